@@ -114,17 +114,47 @@ type peer struct {
 // dial connects a new peer; auth may carry a handshake token.
 func (tm *testMaster) dial(t *testing.T, auth map[string]any) *peer {
 	t.Helper()
+	// The Go client has connect races of its own (it can miss the engine's
+	// open event, or send CONNECT twice); what is under test here is the
+	// master, so a connect that stalls is retried.
+	for range 5 {
+		if p := tm.tryDial(t, auth); p != nil {
+			return p
+		}
+	}
+	t.Fatal("socket did not connect in 5 attempts")
+	return nil
+}
+
+// tryDial makes one connection attempt.
+func (tm *testMaster) tryDial(t *testing.T, auth map[string]any) *peer {
+	t.Helper()
+	const attempt = 2 * time.Second
 	opts := sio.DefaultOptions()
 	opts.SetTransports(types.NewSet(transports.WebSocket))
 	opts.SetMultiplex(false)
 	opts.SetForceNew(true)
 	opts.SetReconnection(false)
-	opts.SetTimeout(3 * time.Second)
+	opts.SetTimeout(attempt)
+	opts.SetAutoConnect(false)
 	if auth != nil {
 		opts.SetAuth(auth)
 	}
-	s, err := sio.Connect(tm.url, opts)
-	require.NoError(t, err)
+	// Open the manager first and only then connect the socket: Connect on
+	// a manager still opening can send CONNECT twice.
+	mgr := sio.NewManager(tm.url, opts)
+	opened := make(chan error, 1)
+	mgr.Open(func(err error) { opened <- err })
+	select {
+	case err := <-opened:
+		if err != nil {
+			return nil
+		}
+	case <-time.After(attempt):
+		mgr.Engine().Close()
+		return nil
+	}
+	s := mgr.Socket("/", opts)
 	p := &peer{t: t, sock: s, note: make(chan struct{}, 1)}
 	connected := make(chan struct{})
 	var once sync.Once
@@ -145,10 +175,12 @@ func (tm *testMaster) dial(t *testing.T, auth map[string]any) *peer {
 		default:
 		}
 	})
+	s.Connect()
 	select {
 	case <-connected:
-	case <-time.After(waitFor):
-		t.Fatal("socket did not connect")
+	case <-time.After(attempt):
+		s.Disconnect()
+		return nil
 	}
 	t.Cleanup(func() { s.Disconnect() })
 	return p

@@ -121,6 +121,10 @@ type Hub struct {
 	workers map[string]*workerState
 	clients int
 
+	// admitting holds, per socket being connected, a channel closed once
+	// the library finished connecting it; see admit.
+	admitting sync.Map
+
 	// assignMu serialises assignment decisions so two paths never give one
 	// account to two workers.
 	assignMu sync.Mutex
@@ -154,14 +158,46 @@ func New(cfg *Config) (*Hub, error) {
 	opts.SetServeClient(false)
 	h.io = socket.NewServer(nil, opts)
 	h.http = h.io.ServeHandler(opts)
+	h.io.Use(h.admit)
 	if err := h.io.On("connection", func(args ...any) {
 		if s, ok := args[0].(*socket.Socket); ok {
-			h.onConnection(s)
+			h.connected(s)
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("hub: registering connection handler: %w", err)
 	}
 	return h, nil
+}
+
+// admitTimeout bounds how long admit holds a connection's reader.
+const admitTimeout = 5 * time.Second
+
+// admit is the namespace middleware. It attaches the socket's listeners and
+// then holds the connection's packet reader until the library has finished
+// connecting the socket. The library sends CONNECT to the peer before it
+// records the socket as connected, on another goroutine; a peer that
+// answers at once (every client sends its first message right after
+// "connect") could otherwise have that message read while the socket is
+// unknown, and the library closes such connections.
+func (h *Hub) admit(s *socket.Socket, next func(*socket.ExtendedError)) {
+	h.onConnection(s)
+	done := make(chan struct{})
+	h.admitting.Store(s.Id(), done)
+	next(nil)
+	select {
+	case <-done:
+	case <-time.After(admitTimeout):
+		h.admitting.Delete(s.Id())
+		h.log.Warn("socket connect did not complete", "sid", string(s.Id()))
+	}
+}
+
+// connected runs on the library's "connection" event, after the socket is
+// fully registered, and releases admit.
+func (h *Hub) connected(s *socket.Socket) {
+	if done, ok := h.admitting.LoadAndDelete(s.Id()); ok {
+		close(done.(chan struct{}))
+	}
 }
 
 // Handler serves Socket.IO; mount it at /socket.io/.
