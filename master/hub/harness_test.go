@@ -35,7 +35,7 @@ type testMaster struct {
 }
 
 // newTestMaster starts a hub; mutate may shorten its timings.
-func newTestMaster(t *testing.T, mutate func(*hub.Config)) *testMaster {
+func newTestMaster(t testing.TB, mutate func(*hub.Config)) *testMaster {
 	t.Helper()
 	ctx := context.Background()
 	key := make([]byte, 32)
@@ -74,7 +74,7 @@ func newTestMaster(t *testing.T, mutate func(*hub.Config)) *testMaster {
 }
 
 // user creates a user and returns it with a client JWT.
-func (tm *testMaster) user(t *testing.T, name string, admin bool) (store.User, string) {
+func (tm *testMaster) user(t testing.TB, name string, admin bool) (store.User, string) {
 	t.Helper()
 	u, err := tm.st.CreateUser(context.Background(), name, "$2a$04$invalidinvalidinvalidinvalidinvalidinvalidinvalidinvali", admin)
 	require.NoError(t, err)
@@ -84,7 +84,7 @@ func (tm *testMaster) user(t *testing.T, name string, admin bool) (store.User, s
 }
 
 // token creates an enrollment token and returns its secret.
-func (tm *testMaster) token(t *testing.T, name string) string {
+func (tm *testMaster) token(t testing.TB, name string) string {
 	t.Helper()
 	_, secret, err := tm.st.CreateWorkerToken(context.Background(), name)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func (tm *testMaster) token(t *testing.T, name string) string {
 }
 
 // account creates an active douyin account owned by owner.
-func (tm *testMaster) account(t *testing.T, owner, platformID string, creds string) store.Account {
+func (tm *testMaster) account(t testing.TB, owner, platformID string, creds string) store.Account {
 	t.Helper()
 	a, err := tm.st.CreateAccount(context.Background(), store.Account{
 		OwnerID: owner, Platform: protocol.PlatformDouyin, PlatformAccountID: platformID, Name: "acct " + platformID,
