@@ -91,6 +91,7 @@ func (a *api) handleRevokeToken(c echo.Context, v store.Viewer) error {
 	if err != nil {
 		return fmt.Errorf("revoking worker token: %w", err)
 	}
+	a.fleet.TokenRevoked(ctx, id)
 	a.log.InfoContext(ctx, "worker token revoked", "token_id", id, "by", v.UserID)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -55,6 +55,8 @@ type Fleet interface {
 	// ShutdownWorker drains a worker; hub.ErrWorkerOffline if it is not
 	// connected.
 	ShutdownWorker(ctx context.Context, workerID, reason string, grace time.Duration) error
+	// TokenRevoked disconnects the workers enrolled with a revoked token.
+	TokenRevoked(ctx context.Context, tokenID string)
 	// WorkerLive returns the live state of a worker.
 	WorkerLive(id string) hub.WorkerLive
 	// ClientsConnected returns the number of connected client devices.

@@ -36,6 +36,7 @@ type fakeFleet struct {
 	OnShutdownWorker   func(ctx context.Context, workerID, reason string, grace time.Duration) error
 	OnWorkerLive       func(id string) hub.WorkerLive
 	OnClientsConnected func() int
+	OnTokenRevoked     func(ctx context.Context, tokenID string)
 }
 
 // type check
@@ -55,6 +56,14 @@ func (f *fakeFleet) AccountDeleted(a store.Account, viewers []string) {
 		panic("unexpected call to AccountDeleted")
 	}
 	f.OnAccountDeleted(a, viewers)
+}
+
+// TokenRevoked implements Fleet.
+func (f *fakeFleet) TokenRevoked(ctx context.Context, tokenID string) {
+	if f.OnTokenRevoked == nil {
+		panic("unexpected call to TokenRevoked")
+	}
+	f.OnTokenRevoked(ctx, tokenID)
 }
 
 // ShutdownWorker implements Fleet.
@@ -86,6 +95,7 @@ type recorder struct {
 	mu      sync.Mutex
 	changed []string
 	deleted []deletion
+	revoked []string
 }
 
 // deletion is one recorded AccountDeleted call.
@@ -160,6 +170,11 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			rec.deleted = append(rec.deleted, deletion{a, viewers})
+		},
+		OnTokenRevoked: func(_ context.Context, id string) {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			rec.revoked = append(rec.revoked, id)
 		},
 		OnWorkerLive:       func(string) hub.WorkerLive { return hub.WorkerLive{} },
 		OnClientsConnected: func() int { return 0 },

@@ -64,7 +64,6 @@ func BenchmarkFanOut(b *testing.B) {
 	}
 }
 
-
 // benchTimings keeps a benchmark's worker, which sends no heartbeats, from
 // being declared offline mid-run.
 func benchTimings(c *hub.Config) { c.LivenessTimeout = time.Hour }

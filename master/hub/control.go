@@ -119,6 +119,23 @@ func (h *Hub) ShutdownWorker(ctx context.Context, workerID, reason string, grace
 	return nil
 }
 
+// TokenRevoked takes offline every worker enrolled with a revoked token, so
+// a revoked appliance stops receiving credentials at once; its accounts move
+// to other workers.
+func (h *Hub) TokenRevoked(ctx context.Context, tokenID string) {
+	h.mu.Lock()
+	var ids []string
+	for id, w := range h.workers {
+		if w.tokenID == tokenID && w.online {
+			ids = append(ids, id)
+		}
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		h.takeOffline(ctx, id, "enrollment token revoked")
+	}
+}
+
 // workerConnected reports whether a worker has a live socket.
 func (h *Hub) workerConnected(id string) bool {
 	h.mu.Lock()

@@ -554,3 +554,17 @@ func TestRequestIDEchoAndAckCallback(t *testing.T) {
 		t.Fatal("ack callback not called")
 	}
 }
+
+func TestRevokedTokenCutsWorkerOff(t *testing.T) {
+	tm := newTestMaster(t, nil)
+	alice, _ := tm.user(t, "alice", false)
+	acc := tm.account(t, alice.ID, "dy1", `{}`)
+	tok, secret, err := tm.st.CreateWorkerToken(context.Background(), "pi1")
+	require.NoError(t, err)
+	w1, _ := tm.registerWorker(t, secret, "w1", 5)
+	w2, _ := tm.registerWorker(t, tm.token(t, "pi2"), "w2", 5)
+	require.NoError(t, tm.st.RevokeWorkerToken(context.Background(), tok.ID))
+	tm.hub.TokenRevoked(context.Background(), tok.ID)
+	require.Eventually(t, func() bool { return !w1.sock.Connected() }, waitFor, 20*time.Millisecond)
+	assert.Equal(t, acc.ID, payload(w2.expect(protocol.TypeTaskAssign))["account_id"])
+}
