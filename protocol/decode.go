@@ -30,6 +30,18 @@ func NewPayload(typ string) (Validator, bool) {
 		return new(Shutdown), true
 	case TypeCredentialsUpdate:
 		return new(CredentialsUpdate), true
+	case TypeLoginStart:
+		return new(LoginStart), true
+	case TypeLoginCancel:
+		return new(LoginCancel), true
+	case TypeLoginQRCode:
+		return new(LoginQRCode), true
+	case TypeLoginSuccess:
+		return new(LoginSuccess), true
+	case TypeLoginFailed:
+		return new(LoginFailed), true
+	case TypeLoginUpdate:
+		return new(LoginUpdate), true
 	case TypeClientConnect:
 		return new(ClientConnect), true
 	case TypeClientConnectAck:
