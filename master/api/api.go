@@ -55,6 +55,7 @@ type Fleet interface {
 	// ShutdownWorker drains a worker; hub.ErrWorkerOffline if it is not
 	// connected.
 	ShutdownWorker(ctx context.Context, workerID, reason string, grace time.Duration) error
+	Logins
 	// TokenRevoked disconnects the workers enrolled with a revoked token.
 	TokenRevoked(ctx context.Context, tokenID string)
 	// WorkerLive returns the live state of a worker.
@@ -156,6 +157,9 @@ func (a *api) routes() []route {
 		{http.MethodGet, Prefix + "/accounts/:id", accessUser, a.handleGetAccount},
 		{http.MethodPatch, Prefix + "/accounts/:id", accessUser, a.handlePatchAccount},
 		{http.MethodDelete, Prefix + "/accounts/:id", accessUser, a.handleDeleteAccount},
+		{http.MethodPost, Prefix + "/accounts/:id/login", accessUser, a.handleStartLogin},
+		{http.MethodGet, Prefix + "/login-sessions/:id", accessUser, a.handleGetLogin},
+		{http.MethodDelete, Prefix + "/login-sessions/:id", accessUser, a.handleCancelLogin},
 
 		{http.MethodGet, Prefix + "/notifications", accessUser, a.handleListNotifications},
 

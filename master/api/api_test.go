@@ -29,6 +29,9 @@ func protectedRoutes() []protectedRoute {
 		{http.MethodGet, "/api/v1/accounts/acc-000000000000", false},
 		{http.MethodPatch, "/api/v1/accounts/acc-000000000000", false},
 		{http.MethodDelete, "/api/v1/accounts/acc-000000000000", false},
+		{http.MethodPost, "/api/v1/accounts/acc-000000000000/login", false},
+		{http.MethodGet, "/api/v1/login-sessions/login-1", false},
+		{http.MethodDelete, "/api/v1/login-sessions/login-1", false},
 		{http.MethodGet, "/api/v1/notifications", false},
 		{http.MethodGet, "/api/v1/workers", true},
 		{http.MethodPost, "/api/v1/workers/w1/shutdown", true},
@@ -44,7 +47,7 @@ func TestProtectedRoutesCoverTheTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, r := range protectedRoutes() {
 		path := r.path
-		for _, id := range []string{"acc-000000000000", "w1", "wtk-1"} {
+		for _, id := range []string{"acc-000000000000", "w1", "wtk-1", "login-1"} {
 			path = strings.Replace(path, "/"+id, "/:id", 1)
 		}
 		listed[r.method+" "+path] = r.admin

@@ -37,6 +37,9 @@ type fakeFleet struct {
 	OnWorkerLive       func(id string) hub.WorkerLive
 	OnClientsConnected func() int
 	OnTokenRevoked     func(ctx context.Context, tokenID string)
+	OnStartLogin       func(ctx context.Context, accountID, userID string) (hub.LoginSession, error)
+	OnLogin            func(id string) (hub.LoginSession, bool)
+	OnCancelLogin      func(ctx context.Context, id string) (hub.LoginSession, error)
 }
 
 // type check
@@ -56,6 +59,30 @@ func (f *fakeFleet) AccountDeleted(a store.Account, viewers []string) {
 		panic("unexpected call to AccountDeleted")
 	}
 	f.OnAccountDeleted(a, viewers)
+}
+
+// StartLogin implements Fleet.
+func (f *fakeFleet) StartLogin(ctx context.Context, accountID, userID string) (hub.LoginSession, error) {
+	if f.OnStartLogin == nil {
+		panic("unexpected call to StartLogin")
+	}
+	return f.OnStartLogin(ctx, accountID, userID)
+}
+
+// Login implements Fleet.
+func (f *fakeFleet) Login(id string) (hub.LoginSession, bool) {
+	if f.OnLogin == nil {
+		panic("unexpected call to Login")
+	}
+	return f.OnLogin(id)
+}
+
+// CancelLogin implements Fleet.
+func (f *fakeFleet) CancelLogin(ctx context.Context, id string) (hub.LoginSession, error) {
+	if f.OnCancelLogin == nil {
+		panic("unexpected call to CancelLogin")
+	}
+	return f.OnCancelLogin(ctx, id)
 }
 
 // TokenRevoked implements Fleet.

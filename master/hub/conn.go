@@ -139,6 +139,12 @@ func (h *Hub) onMessage(c *conn, args []any) {
 		h.handleAssignAck(ctx, r, cur, p)
 	case *protocol.CredentialsUpdate:
 		h.handleCredentialsUpdate(ctx, r, cur, p)
+	case *protocol.LoginQRCode:
+		h.handleLoginQRCode(ctx, r, cur, p)
+	case *protocol.LoginSuccess:
+		h.handleLoginSuccess(ctx, r, cur, p)
+	case *protocol.LoginFailed:
+		h.handleLoginFailed(ctx, r, cur, p)
 	case *protocol.ClientConnect:
 		h.handleClientConnect(ctx, r, p)
 	case *protocol.SyncRequest:

@@ -321,6 +321,7 @@ func (h *Hub) sweep(ctx context.Context) {
 		}
 	}
 	h.placeUnassigned(ctx)
+	h.sweepLogins(ctx)
 }
 
 // takeOffline declares a worker offline and moves its accounts.

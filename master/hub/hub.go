@@ -71,6 +71,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// SyncPageSize is the default and largest page of client:sync:response.
 	SyncPageSize int
+	// LoginTimeout is how long a QR login waits for a scan, and
+	// LoginGrace how much longer the master waits for the appliance's word.
+	LoginTimeout, LoginGrace time.Duration
 	// NetworkErrorThreshold is how many network errors in a row put an
 	// account into the error state.
 	NetworkErrorThreshold int
@@ -94,6 +97,8 @@ func (c Config) withDefaults() Config {
 	setDur(&c.DisconnectGrace, DefaultDisconnectGrace)
 	setDur(&c.AssignAckTimeout, DefaultAssignAckTimeout)
 	setDur(&c.SweepInterval, DefaultSweepInterval)
+	setDur(&c.LoginTimeout, DefaultLoginTimeout)
+	setDur(&c.LoginGrace, DefaultLoginGrace)
 	if c.AssignRetries <= 0 {
 		c.AssignRetries = DefaultAssignRetries
 	}
@@ -121,6 +126,10 @@ type Hub struct {
 	workers map[string]*workerState
 	clients int
 
+	// loginMu guards logins.
+	loginMu sync.Mutex
+	logins  map[string]*LoginSession
+
 	// admitting holds, per socket being connected, a channel closed once
 	// the library finished connecting it; see admit.
 	admitting sync.Map
@@ -146,6 +155,7 @@ func New(cfg *Config) (*Hub, error) {
 		m:       c.Metrics,
 		log:     c.Logger.With("component", "hub"),
 		workers: map[string]*workerState{},
+		logins:  map[string]*LoginSession{},
 	}
 	opts := socket.DefaultServerOptions()
 	opts.SetMaxHttpBufferSize(int64(protocol.MaxMessageBytes) * 2)

@@ -205,12 +205,7 @@ func (h *Hub) handleCredentialsUpdate(ctx context.Context, r *request, cur ident
 		h.fail(r, protocol.Errorf(protocol.ErrInvalidPayload, "credentials could not be opened with this worker's key"))
 		return
 	}
-	var exp *time.Time
-	if p.ExpiresAt != 0 {
-		t := p.ExpiresAt.Time()
-		exp = &t
-	}
-	if err := h.st.SetAccountCredentials(ctx, p.AccountID, creds, exp); err != nil {
+	if err := h.storeCredentials(ctx, p.AccountID, a.Platform, creds, p.ExpiresAt); err != nil {
 		h.log.ErrorContext(ctx, "storing rolled credentials", "account_id", p.AccountID, "err", err)
 		h.fail(r, protocol.Errorf(protocol.ErrInternal, "could not store the credentials"))
 		return
