@@ -223,7 +223,11 @@ func (h *Hub) handleHeartbeat(ctx context.Context, r *request, cur identity, p *
 		return
 	}
 	now := h.cfg.Now()
+	status := p.Status
 	h.mu.Lock()
+	if w := h.workers[cur.workerID]; w != nil && w.draining {
+		status = protocol.WorkerStatusDraining // the master decided; the worker may not know yet
+	}
 	if w := h.workers[cur.workerID]; w != nil && w.conn == r.c {
 		w.lastHeartbeat = now
 		w.history = append(w.history, HeartbeatSample{At: now, CPUUsage: p.CPUUsage, MemoryUsage: p.MemoryUsage, ActiveTasks: p.ActiveTasks})
@@ -236,7 +240,7 @@ func (h *Hub) handleHeartbeat(ctx context.Context, r *request, cur identity, p *
 	if p.System != nil || p.OutboxDepth != nil {
 		extra, _ = jsonMarshal(map[string]any{"system": p.System, "outbox_depth": p.OutboxDepth})
 	}
-	if err := h.st.RecordHeartbeat(ctx, cur.workerID, p.Status, p.ActiveTasks, p.MemoryUsage, p.CPUUsage, extra, now); err != nil {
+	if err := h.st.RecordHeartbeat(ctx, cur.workerID, status, p.ActiveTasks, p.MemoryUsage, p.CPUUsage, extra, now); err != nil {
 		h.log.ErrorContext(ctx, "recording heartbeat", "worker_id", cur.workerID, "err", err)
 		h.fail(r, protocol.Errorf(protocol.ErrInternal, "could not record the heartbeat"))
 		return

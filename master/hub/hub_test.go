@@ -129,6 +129,12 @@ func TestHeartbeat(t *testing.T) {
 	require.Len(t, live.History, 1)
 	assert.True(t, live.Online)
 
+	w.send(protocol.TypeWorkerHeartbeat, protocol.WorkerHeartbeat{WorkerID: "w1", Status: "busy", ActiveTasks: 3})
+	assert.Equal(t, true, payload(w.expect(protocol.TypeWorkerHeartbeatAck))["success"])
+	got, err = tm.st.GetWorker(context.Background(), "w1")
+	require.NoError(t, err)
+	assert.Equal(t, "busy", got.Status)
+
 	w.send(protocol.TypeWorkerHeartbeat, protocol.WorkerHeartbeat{WorkerID: "someone-else", Status: "online"})
 	assert.Equal(t, "ERR_INVALID_PAYLOAD", payload(w.expect("worker:heartbeat:error"))["error_code"])
 	w.send(protocol.TypeWorkerHeartbeat, map[string]any{"worker_id": "w1", "status": "dancing"})

@@ -12,6 +12,7 @@ import (
 // Worker statuses.
 const (
 	WorkerOnline   = "online"
+	WorkerBusy     = "busy" // online, and says it has no room to spare
 	WorkerOffline  = "offline"
 	WorkerDraining = "draining"
 )
@@ -59,7 +60,7 @@ ON CONFLICT (id) DO UPDATE SET
 // validWorkerStatus reports whether st is a known worker status.
 func validWorkerStatus(st string) bool {
 	switch st {
-	case WorkerOnline, WorkerOffline, WorkerDraining:
+	case WorkerOnline, WorkerBusy, WorkerOffline, WorkerDraining:
 		return true
 	default:
 		return false
