@@ -41,6 +41,7 @@ Commands:
   token create   create an appliance enrollment token (printed once, last line of stdout)
   token list     list enrollment tokens
   token revoke   revoke an enrollment token
+  account login  log an account in by QR code through a running master
   version        print version information
 
 Run "tidewatch-master <command> --help" for the flags of a command.
@@ -107,7 +108,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	switch cmd {
 	case "serve":
 		return c.serve(ctx, rest)
-	case "user", "token":
+	case "user", "token", "account":
 		if len(rest) == 0 {
 			return usagef("%s needs a subcommand; see --help", cmd)
 		}
@@ -136,6 +137,8 @@ func (c *cli) sub(ctx context.Context, name string, args []string) error {
 		return c.tokenList(ctx, args)
 	case "token revoke":
 		return c.tokenRevoke(ctx, args)
+	case "account login":
+		return c.accountLogin(ctx, args)
 	default:
 		return usagef("unknown command %q; see --help", name)
 	}
