@@ -21,7 +21,7 @@ import (
 // names one (heartbeat every 10 s).
 const (
 	// DefaultDataDir is the data directory of an installed appliance.
-	DefaultDataDir = "/var/lib/tidewatch-appliance"
+	DefaultDataDir = "/var/lib/tidewatch"
 	// DefaultMaxAccounts is how many Douyin accounts the appliance offers to
 	// monitor at once.
 	DefaultMaxAccounts = 10

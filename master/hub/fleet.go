@@ -122,6 +122,10 @@ func (h *Hub) handleRegister(ctx context.Context, r *request, p *protocol.Worker
 		h.m.WorkersOnline.Inc()
 	}
 
+	// Hold assignment decisions until the ack is out, so no
+	// master:task:assign from the sweep overtakes worker:register:ack.
+	h.assignMu.Lock()
+	defer h.assignMu.Unlock()
 	assigned, err := h.assignOnRegister(ctx, w)
 	if err != nil {
 		h.log.ErrorContext(ctx, "assigning accounts on register", "worker_id", p.WorkerID, "err", err)
@@ -151,10 +155,9 @@ func (h *Hub) tokenActive(ctx context.Context, id string) bool {
 }
 
 // assignOnRegister keeps the accounts the worker held (sticky) and tops it
-// up with unassigned ones it can run, up to its capacity.
+// up with unassigned ones it can run, up to its capacity. The caller holds
+// assignMu.
 func (h *Hub) assignOnRegister(ctx context.Context, w *workerState) ([]protocol.AssignedAccount, error) {
-	h.assignMu.Lock()
-	defer h.assignMu.Unlock()
 	held, err := h.st.AccountsOfWorker(ctx, w.id)
 	if err != nil {
 		return nil, fmt.Errorf("listing held accounts: %w", err)
