@@ -8,25 +8,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
-# ensure_chromium installs Debian's chromium when no browser is on PATH.
-ensure_chromium() {
-	if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then
-		return
-	fi
-	log "installing chromium (Debian package)"
-	local sudo=""
-	if [ "$(id -u)" != 0 ]; then
-		if ! command -v sudo >/dev/null 2>&1; then
-			echo "chromium is missing; install it with: apt-get install chromium" >&2
-			exit 1
-		fi
-		sudo="sudo"
-	fi
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-}
-
-ensure_chromium
+bash scripts/ensure-chromium.sh
 
 log "go vet"
 go vet ./...
