@@ -35,3 +35,4 @@ bench:
 
 clean:
 	rm -rf $(BIN) dist
+include release.mk

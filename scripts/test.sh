@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n== %s\n' "$*"; }
 
 bash scripts/ensure-chromium.sh
+bash packaging/ensure-tools.sh
 
 log "go vet"
 go vet ./...
