@@ -61,6 +61,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// TrustForwardedFor takes a client's address from X-Forwarded-For when
+	// the request comes from a loopback or private-network proxy, so login
+	// rate limits apply per client rather than to the proxy.
+	TrustForwardedFor bool
 }
 
 // Server is a running master.
@@ -136,9 +140,11 @@ func New(ctx context.Context, cfg *Config) (*Server, error) {
 	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
-	if err := api.Register(s.echo, &api.Config{
-		Store: st, Fleet: s.Hub, Issuer: s.Issuer, Metrics: s.Metrics, Logger: c.Logger, Version: c.Version,
-	}); err != nil {
+	apiCfg := &api.Config{Store: st, Fleet: s.Hub, Issuer: s.Issuer, Metrics: s.Metrics, Logger: c.Logger, Version: c.Version}
+	if c.TrustForwardedFor {
+		apiCfg.ClientIP = echo.ExtractIPFromXFFHeader()
+	}
+	if err := api.Register(s.echo, apiCfg); err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("registering api: %w", err)
 	}

@@ -40,7 +40,7 @@ func TestParseServe(t *testing.T) {
 		disconnectGrace: hub.DefaultDisconnectGrace, assignAckTimeout: hub.DefaultAssignAckTimeout,
 		sweepInterval: hub.DefaultSweepInterval, retention: master.DefaultRetention,
 		pruneInterval: master.DefaultPruneInterval, tokenTTL: master.DefaultTokenTTL,
-		shutdownTimeout: master.DefaultShutdownTimeout,
+		shutdownTimeout: master.DefaultShutdownTimeout, loginTimeout: hub.DefaultLoginTimeout,
 	}
 	with := func(f func(o *serveOptions)) serveOptions {
 		o := defaults
@@ -56,6 +56,11 @@ func TestParseServe(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"--data", "/d"}, want: defaults},
 		{name: "data from env", env: map[string]string{"TIDEWATCH_DATA": "/d"}, want: defaults},
+		{
+			name: "proxy trust and login timeout",
+			args: []string{"--data", "/d", "--trust-forwarded-for", "--login-timeout", "2m"},
+			want: with(func(o *serveOptions) { o.trustForwarded, o.loginTimeout = true, 2*time.Minute }),
+		},
 		{
 			name: "flag beats env",
 			args: []string{"--data", "/d", "--listen", "127.0.0.1:9000", "--heartbeat-interval", "2s"},

@@ -38,6 +38,8 @@ type serveOptions struct {
 	pruneInterval     time.Duration
 	tokenTTL          time.Duration
 	shutdownTimeout   time.Duration
+	loginTimeout      time.Duration
+	trustForwarded    bool
 }
 
 // serveCommand returns serve's flags bound to o, defaults filled in.
@@ -48,6 +50,8 @@ func serveCommand(o *serveOptions) *command {
 	fs.StringVar(&o.data, "data", "", "data directory: database and key files (required)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&o.trustForwarded, "trust-forwarded-for", false,
+		"take the client address from X-Forwarded-For when the request comes from a loopback or private-network proxy (behind Caddy or nginx)")
 	durations := []struct {
 		p     *time.Duration
 		name  string
@@ -63,6 +67,7 @@ func serveCommand(o *serveOptions) *command {
 		{&o.pruneInterval, "prune-interval", master.DefaultPruneInterval, "how often old data is pruned"},
 		{&o.tokenTTL, "token-ttl", master.DefaultTokenTTL, "lifetime of login tokens"},
 		{&o.shutdownTimeout, "shutdown-timeout", master.DefaultShutdownTimeout, "time allowed for a clean shutdown"},
+		{&o.loginTimeout, "login-timeout", hub.DefaultLoginTimeout, "how long a QR login waits for a scan"},
 	}
 	for _, d := range durations {
 		fs.DurationVar(d.p, d.name, d.def, d.usage)
@@ -165,11 +170,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			DisconnectGrace:   o.disconnectGrace,
 			AssignAckTimeout:  o.assignAckTimeout,
 			SweepInterval:     o.sweepInterval,
+			LoginTimeout:      o.loginTimeout,
 		},
-		Retention:     o.retention,
-		PruneInterval: o.pruneInterval,
-		TokenTTL:      o.tokenTTL,
-		Version:       version,
+		TrustForwardedFor: o.trustForwarded,
+		Retention:         o.retention,
+		PruneInterval:     o.pruneInterval,
+		TokenTTL:          o.tokenTTL,
+		Version:           version,
 	})
 	if err != nil {
 		return fmt.Errorf("starting master: %w", err)
