@@ -130,8 +130,10 @@ func (c *cli) accountLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	api.token = tok.Token
+	// The start is not cut short by Ctrl-C: a login the master started must
+	// be known here so that it can be cancelled.
 	var s loginSession
-	if err := api.call(ctx, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(pos[0])+"/login", nil, &s); err != nil {
+	if err := api.call(context.WithoutCancel(ctx), http.MethodPost, "/api/v1/accounts/"+url.PathEscape(pos[0])+"/login", nil, &s); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stderr, "login %s started on appliance %s; waiting for the QR code…\n", s.SessionID, s.WorkerID)
