@@ -79,6 +79,7 @@ func TestRunExitCodesAndMessages(t *testing.T) {
 		{name: "unknown command", args: []string{"tail"}, wantCode: exitUsage, wantStderr: `unknown command "tail"`},
 		{name: "help", args: []string{"--help"}, wantCode: exitOK, wantStdout: "Commands:"},
 		{name: "version", args: []string{"version"}, wantCode: exitOK, wantStdout: "tidewatch dev (commit none, built unknown)"},
+		{name: "--version", args: []string{"--version"}, wantCode: exitOK, wantStdout: "tidewatch dev (commit none, built unknown)"},
 		{name: "watch help", args: []string{"watch", "--help"}, wantCode: exitOK, wantStdout: "--device-name"},
 		{name: "unknown flag", args: []string{"accounts", "--all"}, wantCode: exitUsage, wantStderr: "flag provided but not defined: -all"},
 		{name: "stray argument", args: []string{"accounts", "now"}, wantCode: exitUsage, wantStderr: `accounts takes no arguments, got "now"`},

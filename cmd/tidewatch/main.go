@@ -130,6 +130,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 
 // dispatch parses the global flags and picks the command.
 func (c *cli) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	g, rest, err := c.parseGlobal(args)
 	if err != nil {
 		return err
