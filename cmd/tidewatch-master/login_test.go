@@ -131,6 +131,6 @@ func TestAccountLoginReportsFailureAndCancels(t *testing.T) {
 		assert.Contains(t, stderr.String(), "one account id")
 		c, _, stderr = testCLI(nil, "pw-pw-pw-pw\n")
 		assert.Equal(t, exitFail, c.run(context.Background(), []string{"account", "login", "--server", "http://127.0.0.1:1", "--username", "a", "--password-stdin", "acc-1"}))
-		assert.Contains(t, stderr.String(), "reaching the master at http://127.0.0.1:1")
+		assert.Contains(t, stderr.String(), "cannot reach the server at http://127.0.0.1:1")
 	})
 }
