@@ -129,6 +129,8 @@ type Agent struct {
 	dropped      int
 	// gen counts registrations; the sender resends everything on a new one.
 	gen uint64
+	// logins are the running QR logins' cancel functions, by session id.
+	logins map[string]context.CancelFunc
 
 	box *outbox.Outbox
 	// startedAt is when Start ran.
@@ -182,6 +184,7 @@ func New(conf *Config) (*Agent, error) {
 		app:          c.App.Clone(),
 		accounts:     map[string]*account{},
 		pendingCreds: map[string]rolled{},
+		logins:       map[string]context.CancelFunc{},
 		wake:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 	}

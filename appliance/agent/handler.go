@@ -44,6 +44,10 @@ func (h *handler) Received(ctx context.Context, env protocol.Envelope, payload p
 		go a.drain(p)
 	case *protocol.MessageAck:
 		a.acked(ctx, p)
+	case *protocol.LoginStart:
+		a.startLogin(ctx, p)
+	case *protocol.LoginCancel:
+		a.cancelLogin(ctx, p)
 	case *protocol.ErrorPayload:
 		a.refused(ctx, env, p)
 	default:

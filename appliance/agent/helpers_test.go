@@ -237,10 +237,18 @@ func appConfig(t testing.TB, masterURL, token, workerID string) *config.Config {
 // startAgent starts an agent with the fake factory.
 func startAgent(t *testing.T, app *config.Config, f *fakeFactory, mutate func(*Config)) *Agent {
 	t.Helper()
-	conf := &Config{App: app, Factories: []crawler.Factory{f}, Logger: slog.New(slog.DiscardHandler),
-		Version: "test", Host: "127.0.0.1"}
+	conf := &Config{App: app, Factories: []crawler.Factory{f}, Version: "test", Host: "127.0.0.1"}
 	if mutate != nil {
 		mutate(conf)
+	}
+	return startAgentConf(t, conf)
+}
+
+// startAgentConf starts an agent as configured; its log is discarded.
+func startAgentConf(t *testing.T, conf *Config) *Agent {
+	t.Helper()
+	if conf.Logger == nil {
+		conf.Logger = slog.New(slog.DiscardHandler)
 	}
 	a, err := New(conf)
 	require.NoError(t, err)
