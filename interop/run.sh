@@ -2,8 +2,9 @@
 # Runs the interop suite: the official JavaScript socket.io-client against
 # the real tidewatch-master binary.
 #
-# TIDEWATCH_MASTER_BIN may name a prebuilt binary; otherwise it is built once
-# from this repository into a temporary directory removed on exit. Installs
+# TIDEWATCH_MASTER_BIN, TIDEWATCH_APPLIANCE_BIN and TIDEWATCH_FAKEDOUYIN_BIN
+# may name prebuilt binaries; otherwise each is built once from this
+# repository into a temporary directory removed on exit. Installs
 # the locked npm dependencies when they are missing.
 set -euo pipefail
 
@@ -15,11 +16,18 @@ if [ ! -f node_modules/socket.io-client/package.json ]; then
   npm ci --no-audit --no-fund
 fi
 
-if [ -z "${TIDEWATCH_MASTER_BIN:-}" ]; then
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$root" && go build -o "$tmp/tidewatch-master" ./cmd/tidewatch-master)
-  export TIDEWATCH_MASTER_BIN="$tmp/tidewatch-master"
-fi
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# build_once builds ./cmd/$2 unless the variable $1 already names a binary.
+build_once() {
+  local var=$1 cmd=$2
+  if [ -z "${!var:-}" ]; then
+    (cd "$root" && go build -o "$tmp/$cmd" "./cmd/$cmd")
+    export "$var=$tmp/$cmd"
+  fi
+}
+build_once TIDEWATCH_MASTER_BIN tidewatch-master
+build_once TIDEWATCH_APPLIANCE_BIN tidewatch-appliance
+build_once TIDEWATCH_FAKEDOUYIN_BIN tidewatch-fakedouyin
 
 npm test

@@ -19,6 +19,8 @@ import (
 	"github.com/tidewatch/tidewatch/appliance/ossvc"
 	"github.com/tidewatch/tidewatch/appliance/setupweb"
 	"github.com/tidewatch/tidewatch/crawler"
+	"github.com/tidewatch/tidewatch/crawler/browser"
+	"github.com/tidewatch/tidewatch/crawler/douyin"
 )
 
 // runUsage is the help of run.
@@ -30,6 +32,10 @@ code is printed in the log. Stops on SIGINT or SIGTERM.
 
 Flags:
 `
+
+// douyinDir is the Douyin monitors' directory inside the data directory:
+// seen ids and the browser profile.
+const douyinDir = "douyin"
 
 // testMonitorDir is the directory of the test monitor's files inside the
 // data directory.
@@ -163,10 +169,17 @@ func (c *cli) factories(cfg *config.Config, o *runOptions, log *slog.Logger) ([]
 		}
 		return []crawler.Factory{f}, nil
 	}
-	// TODO(lead): add the Douyin factory from crawler/douyin here once it
-	// lands; until then the appliance offers no platform and cannot register.
-	log.Warn("no platform monitor is built into this binary")
-	return nil, nil
+	f, err := douyin.NewFactory(&douyin.Config{
+		DataDir:       filepath.Join(cfg.DataDir, douyinDir),
+		WWWOrigin:     cfg.DouyinWWWOrigin,
+		CreatorOrigin: cfg.DouyinCreatorOrigin,
+		Browser:       &browser.Config{ExecPath: cfg.ChromiumPath},
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("douyin monitor: %w", err)
+	}
+	return []crawler.Factory{f}, nil
 }
 
 // layeredApplier applies settings from the setup page with the environment
