@@ -40,6 +40,8 @@ const (
 	// DefaultCredentialsInterval is the least time between two sends of a
 	// jar whose only changes are the cookies Douyin rolls on every load.
 	DefaultCredentialsInterval = 10 * time.Minute
+	// DefaultLoginPoll is how often a QR login looks at its page.
+	DefaultLoginPoll = time.Second
 	// DefaultProbeInterval is how often the page probe looks at the IM
 	// store.
 	DefaultProbeInterval = 500 * time.Millisecond
@@ -85,6 +87,9 @@ type Config struct {
 	CredentialsInterval time.Duration
 	// ProbeInterval is how often the page probe reads the IM store.
 	ProbeInterval time.Duration
+	// LoginPoll is how often a QR login looks at its page for a new code
+	// or the end of the login.
+	LoginPoll time.Duration
 	// SeenRetention is how long seen ids are kept.
 	SeenRetention time.Duration
 	// StopTimeout bounds a monitor's clean-up when it stops.
@@ -124,6 +129,7 @@ func (c *Config) withDefaults() (Config, error) {
 	set(&out.BackoffMax, DefaultBackoffMax)
 	set(&out.CredentialsInterval, DefaultCredentialsInterval)
 	set(&out.ProbeInterval, DefaultProbeInterval)
+	set(&out.LoginPoll, DefaultLoginPoll)
 	set(&out.SeenRetention, DefaultSeenRetention)
 	set(&out.StopTimeout, DefaultStopTimeout)
 	if out.BacklogWindow < 0 {

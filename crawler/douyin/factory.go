@@ -115,13 +115,8 @@ func (f *Factory) Start(ctx context.Context, acc crawler.Account, sink crawler.S
 	if old, ok := f.monitors[acc.ID]; ok && !old.stopped() {
 		return nil, fmt.Errorf("douyin: account %s is monitored already", acc.ID)
 	}
-	if !f.started {
-		if err := f.browser.Start(f.ctx); err != nil {
-			return nil, fmt.Errorf("douyin: %w", err)
-		}
-		f.started = true
-		f.wg.Add(1)
-		go f.housekeep()
+	if err := f.startBrowserLocked(); err != nil {
+		return nil, err
 	}
 	m := newMonitor(f, acc, creds, sink)
 	f.monitors[acc.ID] = m
@@ -133,6 +128,21 @@ func (f *Factory) Start(ctx context.Context, acc crawler.Account, sink crawler.S
 	}
 	go m.run(mctx)
 	return m, nil
+}
+
+// startBrowserLocked starts the shared browser and the housekeeping on
+// first use. f.mu is held.
+func (f *Factory) startBrowserLocked() error {
+	if f.started {
+		return nil
+	}
+	if err := f.browser.Start(f.ctx); err != nil {
+		return fmt.Errorf("douyin: %w", err)
+	}
+	f.started = true
+	f.wg.Add(1)
+	go f.housekeep()
+	return nil
 }
 
 // Close stops every monitor, then the browser, and closes the store.

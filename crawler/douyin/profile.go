@@ -31,6 +31,22 @@ type Profile struct {
 	// ThrottleHeaders are response headers of a throttled answer.
 	ThrottleHeaders []string
 
+	// LoginPanelSelector is the QR login panel of the logged-out www page;
+	// LoginButtonText is the text of the element that opens it.
+	LoginPanelSelector, LoginButtonText string
+	// QRImageSelector matches the login QR <img> (its src a data URL).
+	QRImageSelector string
+	// LoginStatusCookies mark a finished login when present with a value
+	// (LOGIN_STATUS must be "1"); LoginLocalStorageFlag is the localStorage
+	// key the page sets to "1" on login.
+	LoginStatusCookie     string
+	LoginLocalStorageFlag string
+	// LoginRefusedTexts and LoginExpiredTexts are what the panel says when
+	// the user declined on the phone or the code lapsed.
+	LoginRefusedTexts, LoginExpiredTexts []string
+	// UserNameSelector shows the logged-in user's nickname.
+	UserNameSelector string
+
 	// SessionCookie must be in a logged-in jar.
 	SessionCookie string
 	// SessionCookies are the cookies whose change is sent back at once; a
@@ -90,6 +106,15 @@ func DefaultProfile() *Profile {
 		SessionCookie:     "sessionid",
 		SessionCookies:    []string{"sessionid", "sessionid_ss", "sid_tt", "uid_tt", "passport_csrf_token", "ttwid", "odin_tt", "LOGIN_STATUS"},
 		LocalStorageKeys:  []string{"HasUserLogin", "xmst"},
+
+		LoginPanelSelector:    "#login-panel-new",
+		LoginButtonText:       "登录",
+		QRImageSelector:       `#animate_qrcode_container img, img[alt="二维码"]`,
+		LoginStatusCookie:     "LOGIN_STATUS",
+		LoginLocalStorageFlag: "HasUserLogin",
+		LoginRefusedTexts:     []string{"取消登录", "拒绝"},
+		LoginExpiredTexts:     []string{"二维码已失效", "二维码已过期"},
+		UserNameSelector:      `[data-e2e="live-avatar"]`,
 		IMEntrySelector:   `[data-e2e="im-entry"]`,
 		ReactFiberPrefix:  "__reactFiber$",
 		IMStoreProp:       "imStore",
