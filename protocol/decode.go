@@ -61,8 +61,13 @@ func NewPayload(typ string) (Validator, bool) {
 	case TypeAccountUpdate:
 		return new(AccountUpdate), true
 	}
-	if strings.HasSuffix(typ, ":error") {
+	switch {
+	case strings.HasSuffix(typ, ":error"):
 		return new(ErrorPayload), true
+	case strings.HasSuffix(typ, ":ack"):
+		// Acks of extension events carry success and maybe an id; a peer
+		// that does not know the event still reads them.
+		return new(SuccessAck), true
 	}
 	return nil, false
 }

@@ -242,11 +242,15 @@ func (a *Agent) stopAllMonitors(ctx context.Context) {
 // reportStartFailure tells the master an account of a register ack could
 // not be started, since that ack has no per-account answer.
 func (a *Agent) reportStartFailure(ctx context.Context, s spec, err error) {
-	typ := protocol.ErrorTypeNetworkError
-	if errors.Is(err, credseal.ErrOpen) || errors.Is(err, credseal.ErrMalformed) {
+	typ, msg := protocol.ErrorTypeNetworkError, err.Error()
+	switch {
+	case s.sealed == "":
+		// Nothing to watch with: the account needs a login first.
+		typ, msg = protocol.ErrorTypeAuthFailed, "the account has no credentials yet; log it in"
+	case errors.Is(err, credseal.ErrOpen), errors.Is(err, credseal.ErrMalformed):
 		typ = protocol.ErrorTypeAuthFailed
 	}
-	a.sendError(ctx, s.id, s.platform, typ, err.Error(), 0)
+	a.sendError(ctx, s.id, s.platform, typ, msg, 0)
 }
 
 // sendError sends worker:error; errors are status, not data, so one that

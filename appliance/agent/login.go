@@ -36,7 +36,7 @@ func (a *Agent) startLogin(ctx context.Context, p *protocol.LoginStart) {
 	lctx, cancel := context.WithCancel(a.runCtx)
 	a.logins[req.SessionID] = cancel
 	a.mu.Unlock()
-	a.log.InfoContext(ctx, "login started", "session_id", req.SessionID, "account_id", req.AccountID)
+	a.log.InfoContext(ctx, "login started", "login_id", req.SessionID, "account_id", req.AccountID)
 	if err := lf.Login(lctx, req, &loginSink{a: a}); err != nil {
 		a.endLogin(req.SessionID)
 		a.loginFailed(ctx, req, protocol.ErrorTypeNetworkError, err.Error())
@@ -46,7 +46,7 @@ func (a *Agent) startLogin(ctx context.Context, p *protocol.LoginStart) {
 // cancelLogin stops a login the master cancelled; it reports nothing.
 func (a *Agent) cancelLogin(ctx context.Context, p *protocol.LoginCancel) {
 	if a.endLogin(p.SessionID) {
-		a.log.InfoContext(ctx, "login cancelled", "session_id", p.SessionID)
+		a.log.InfoContext(ctx, "login cancelled", "login_id", p.SessionID)
 	}
 }
 
@@ -93,7 +93,9 @@ func (s *loginSink) QRCode(ctx context.Context, req crawler.LoginRequest, dataUR
 // sealed with this appliance's key, as rolled credentials do.
 func (s *loginSink) Succeeded(ctx context.Context, req crawler.LoginRequest, credentials []byte, user crawler.LoginUser) {
 	a := s.a
-	a.endLogin(req.SessionID)
+	// The login's context ends with it; the report must still go out.
+	ctx = context.WithoutCancel(ctx)
+	defer a.endLogin(req.SessionID)
 	a.mu.Lock()
 	key := a.sealKey
 	a.mu.Unlock()
@@ -102,7 +104,7 @@ func (s *loginSink) Succeeded(ctx context.Context, req crawler.LoginRequest, cre
 		a.loginFailed(ctx, req, protocol.ErrorTypeNetworkError, "sealing the credentials failed")
 		return
 	}
-	a.log.InfoContext(ctx, "login succeeded", "session_id", req.SessionID, "account_id", req.AccountID)
+	a.log.InfoContext(ctx, "login succeeded", "login_id", req.SessionID, "account_id", req.AccountID)
 	a.sendLogin(ctx, protocol.TypeLoginSuccess, protocol.LoginSuccess{
 		SessionID: req.SessionID, AccountID: req.AccountID, Credentials: sealed,
 		UserInfo: protocol.LoginUserInfo{Nickname: user.Nickname, UID: protocol.ID(user.UID), Avatar: user.Avatar},
@@ -111,7 +113,8 @@ func (s *loginSink) Succeeded(ctx context.Context, req crawler.LoginRequest, cre
 
 // Failed implements crawler.LoginSink.
 func (s *loginSink) Failed(ctx context.Context, req crawler.LoginRequest, errorType, message string) {
-	s.a.endLogin(req.SessionID)
-	s.a.log.InfoContext(ctx, "login failed", "session_id", req.SessionID, "error_type", errorType)
+	ctx = context.WithoutCancel(ctx)
+	defer s.a.endLogin(req.SessionID)
+	s.a.log.InfoContext(ctx, "login failed", "login_id", req.SessionID, "error_type", errorType)
 	s.a.loginFailed(ctx, req, errorType, message)
 }

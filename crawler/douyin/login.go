@@ -64,7 +64,7 @@ func (f *Factory) runLogin(ctx context.Context, req crawler.LoginRequest, sink c
 			sink.Failed(context.WithoutCancel(ctx), req, protocol.ErrorTypeNetworkError, "the login broke")
 		}
 	}()
-	log := f.log.With("session_id", req.SessionID, "account_id", req.AccountID)
+	log := f.log.With("login_id", req.SessionID, "account_id", req.AccountID)
 	fail := func(kind, msg string) {
 		if ctx.Err() != nil {
 			return // cancelled: the master asked for nothing more

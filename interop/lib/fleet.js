@@ -50,10 +50,11 @@ class Proc {
 
 /** The fake Douyin, with its control API. */
 export class FakeDouyin extends Proc {
-  static async start() {
+  /** @param {string[]} [extraArgs] e.g. ['--qr-rotate', '2s'] */
+  static async start(extraArgs = []) {
     const { bin, cleanup } = await binary('TIDEWATCH_FAKEDOUYIN_BIN', 'tidewatch-fakedouyin');
     const port = await freePort();
-    const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     const f = new FakeDouyin('fakedouyin', proc, cleanup);
     f.url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
@@ -99,9 +100,11 @@ export class Appliance extends Proc {
       '--setup-listen', `127.0.0.1:${setup}`, '--heartbeat', '1s',
       '--douyin-www-origin', fakeURL, '--douyin-creator-origin', fakeURL,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new Appliance('appliance', proc, async () => {
+    const a = new Appliance('appliance', proc, async () => {
       await rm(data, { recursive: true, force: true });
       await cleanBin();
     });
+    a.dataDir = data;
+    return a;
   }
 }
