@@ -48,6 +48,9 @@ type Status struct {
 	Connected bool
 	// Unread is the master's unread count at connect time.
 	Unread int
+	// CaughtUp is true once the catch-up sync after connecting is done:
+	// from then on notifications arrive live.
+	CaughtUp bool
 	// Err says why the attempt failed or the connection ended.
 	Err error
 	// RetryIn is the delay before the next attempt.
@@ -224,6 +227,7 @@ func (c *Client) serve(ctx context.Context, sess *Session) (caughtUp bool, err e
 	if err := c.syncAll(ctx, sess); err != nil {
 		return false, err
 	}
+	c.status(Status{Connected: true, CaughtUp: true, Unread: sess.ConnectAck().UnreadNotifications})
 	needSync := false
 	for {
 		if needSync {

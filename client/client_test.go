@@ -91,11 +91,11 @@ func (r *recorder) waitCount(t *testing.T, n int) []client.Notification {
 	return append([]client.Notification(nil), r.got...)
 }
 
-// connects counts successful connects.
+// connects counts connections that finished their catch-up sync.
 func (r *recorder) connects() int {
 	n := 0
 	for _, s := range r.statuses {
-		if s.Connected {
+		if s.Connected && s.CaughtUp {
 			n++
 		}
 	}

@@ -3,20 +3,15 @@ package client
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/sioconn"
 	"github.com/tidewatch/tidewatch/protocol"
-	"github.com/zishang520/socket.io/clients/engine/v3/transports"
-	sio "github.com/zishang520/socket.io/clients/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // Defaults of DialConfig.
@@ -30,6 +25,8 @@ const (
 	// eventBuffer is how many unsolicited events wait for the reader before
 	// the socket's reader is held back.
 	eventBuffer = 256
+	// closedByClient is what Err says after Close.
+	closedByClient = "closed by the client"
 )
 
 // DialConfig configures Dial.
@@ -82,17 +79,14 @@ type answer struct {
 type Session struct {
 	cfg  DialConfig
 	log  *slog.Logger
-	mgr  *sio.Manager
-	sock *sio.Socket
+	conn *sioconn.Conn
 	ack  protocol.ClientConnectAck
 
 	events chan Event
-	closed chan struct{}
 
-	mu        sync.Mutex
-	pending   map[string]chan answer
-	reason    error
-	closeOnce sync.Once
+	// mu guards pending.
+	mu      sync.Mutex
+	pending map[string]chan answer
 }
 
 // Dial connects to the master and sends client:connect. It returns once the
@@ -144,137 +138,44 @@ func Dial(ctx context.Context, cfg *DialConfig) (*Session, error) {
 	return s, nil
 }
 
-// open makes the Socket.IO connection. The manager is opened first and the
-// socket connected only after: connecting a socket on a manager that is
-// still opening can send CONNECT twice in this client library. Each call
-// has its own manager, and a stalled step tears it all down.
+// open makes the Socket.IO connection (see package sioconn for the care
+// it takes) and starts handing what arrives to onMessage.
 func open(ctx context.Context, c *DialConfig) (*Session, error) {
-	origin, path, err := socketURL(c.Server)
+	conn, err := sioconn.Dial(ctx, &sioconn.Config{
+		URL:         c.Server,
+		Timeout:     c.Timeout,
+		Logger:      c.Logger,
+		InboxSize:   eventBuffer,
+		CloseReason: closedByClient,
+	})
 	if err != nil {
+		var se *sioconn.StepError
+		if errors.As(err, &se) {
+			return nil, &UnreachableError{URL: c.Server, Err: se.Err}
+		}
 		return nil, err
 	}
-	// The websocket transport reports a refused connection only at its
-	// timeout; a plain TCP dial first says at once, and why.
-	if err := probe(ctx, origin, c.Timeout); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &UnreachableError{URL: c.Server, Err: err}
-	}
-	opts := sio.DefaultOptions()
-	opts.SetTransports(types.NewSet(transports.WebSocket))
-	opts.SetMultiplex(false)
-	opts.SetForceNew(true)
-	opts.SetReconnection(false)
-	opts.SetAutoConnect(false)
-	opts.SetTimeout(c.Timeout)
-	opts.SetPath(path)
-
-	mgr := sio.NewManager(origin, opts)
-	opened := make(chan error, 1)
-	mgr.Open(func(err error) {
-		select {
-		case opened <- err:
-		default:
-		}
-	})
-	t := time.NewTimer(c.Timeout)
-	defer t.Stop()
-	select {
-	case err = <-opened:
-		if err != nil {
-			closeEngine(mgr)
-			return nil, &UnreachableError{URL: c.Server, Err: err}
-		}
-	case <-t.C:
-		closeEngine(mgr)
-		return nil, &UnreachableError{URL: c.Server, Err: fmt.Errorf("no answer within %s", c.Timeout)}
-	case <-ctx.Done():
-		closeEngine(mgr)
-		return nil, ctx.Err()
-	}
-
 	s := &Session{
 		cfg:     *c,
 		log:     c.Logger,
-		mgr:     mgr,
-		sock:    mgr.Socket("/", opts),
+		conn:    conn,
 		events:  make(chan Event, eventBuffer),
-		closed:  make(chan struct{}),
 		pending: map[string]chan answer{},
 	}
-	connected := make(chan struct{})
-	failed := make(chan error, 1)
-	var once sync.Once
-	_ = s.sock.On("connect", func(...any) { once.Do(func() { close(connected) }) })
-	_ = s.sock.On("connect_error", func(args ...any) {
-		err := errors.New("connect error")
-		if len(args) > 0 {
-			if e, ok := args[0].(error); ok && e != nil {
-				err = e
-			}
-		}
+	go s.receive()
+	return s, nil
+}
+
+// receive hands every received message to onMessage, in arrival order,
+// until the connection ends; it is run as a goroutine.
+func (s *Session) receive() {
+	for {
 		select {
-		case failed <- err:
-		default:
+		case raw := <-s.conn.Inbox():
+			s.onMessage(raw)
+		case <-s.conn.Done():
+			return
 		}
-	})
-	_ = s.sock.On("disconnect", func(args ...any) {
-		reason := "connection lost"
-		if len(args) > 0 {
-			if r, ok := args[0].(string); ok && r != "" {
-				reason = r
-			}
-		}
-		s.markClosed(fmt.Errorf("disconnected: %s", reason))
-	})
-	_ = s.sock.On(protocol.SocketEvent, s.onMessage)
-	s.sock.Connect()
-	t.Reset(c.Timeout)
-	select {
-	case <-connected:
-		return s, nil
-	case err = <-failed:
-		s.Close()
-		return nil, &UnreachableError{URL: c.Server, Err: err}
-	case <-t.C:
-		s.Close()
-		return nil, &UnreachableError{URL: c.Server, Err: fmt.Errorf("socket did not connect within %s", c.Timeout)}
-	case <-ctx.Done():
-		s.Close()
-		return nil, ctx.Err()
-	}
-}
-
-// probe opens and closes a TCP connection to the origin's host and port.
-func probe(ctx context.Context, origin string, timeout time.Duration) error {
-	u, err := url.Parse(origin)
-	if err != nil {
-		return fmt.Errorf("parsing server URL: %w", err)
-	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Err != nil {
-			return oe.Err
-		}
-		return err
-	}
-	return conn.Close()
-}
-
-// closeEngine tears down a manager whose socket never connected.
-func closeEngine(mgr *sio.Manager) {
-	if e := mgr.Engine(); e != nil {
-		e.Close()
 	}
 }
 
@@ -286,31 +187,23 @@ func (s *Session) ConnectAck() protocol.ClientConnectAck { return s.ack }
 func (s *Session) Events() <-chan Event { return s.events }
 
 // Done is closed when the connection ends.
-func (s *Session) Done() <-chan struct{} { return s.closed }
+func (s *Session) Done() <-chan struct{} { return s.conn.Done() }
 
 // Err says why the connection ended; nil while it is open.
 func (s *Session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reason
+	select {
+	case <-s.conn.Done():
+	default:
+		return nil
+	}
+	if s.conn.ClosedLocally() {
+		return errors.New(s.conn.CloseReason())
+	}
+	return fmt.Errorf("disconnected: %s", s.conn.CloseReason())
 }
 
 // Close disconnects. It is safe to call more than once.
-func (s *Session) Close() {
-	s.markClosed(errors.New("closed by the client"))
-	s.sock.Disconnect()
-	closeEngine(s.mgr)
-}
-
-// markClosed records the first reason the connection ended.
-func (s *Session) markClosed(reason error) {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.reason = reason
-		s.mu.Unlock()
-		close(s.closed)
-	})
-}
+func (s *Session) Close() { s.conn.Close() }
 
 // Sync sends client:sync:request and returns one page of the answer. The
 // device id is filled in when req leaves it empty.
@@ -375,7 +268,7 @@ func (s *Session) request(ctx context.Context, typ string, payload any, timeout 
 			return a, fmt.Errorf("%s: undecodable answer: %w", typ, a.perr)
 		}
 		return a, nil
-	case <-s.closed:
+	case <-s.conn.Done():
 		return answer{}, fmt.Errorf("%s: %w (%v)", typ, ErrNotConnected, s.Err())
 	case <-t.C:
 		return answer{}, fmt.Errorf("%s: no answer within %s", typ, timeout)
@@ -384,54 +277,25 @@ func (s *Session) request(ctx context.Context, typ string, payload any, timeout 
 	}
 }
 
-// send emits one envelope. The encoder ignores struct tags, so the message
-// travels as the plain map its JSON decodes to.
+// send emits one envelope without waiting for an answer.
 func (s *Session) send(msg protocol.Message) error {
-	select {
-	case <-s.closed:
-		return fmt.Errorf("%s: %w", msg.Type, ErrNotConnected)
-	default:
-	}
-	if !s.sock.Connected() {
-		return fmt.Errorf("%s: %w", msg.Type, ErrNotConnected)
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", msg.Type, err)
-	}
-	var v map[string]any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("re-decoding %s: %w", msg.Type, err)
-	}
-	if err := s.sock.Emit(protocol.SocketEvent, v); err != nil {
-		return fmt.Errorf("sending %s: %w", msg.Type, err)
+	if err := s.conn.Send(msg); err != nil {
+		if errors.Is(err, sioconn.ErrNotConnected) {
+			return fmt.Errorf("%s: %w", msg.Type, ErrNotConnected)
+		}
+		return err
 	}
 	return nil
 }
 
-// onMessage handles one "message" event: an answer goes to its waiting
-// request, anything else to Events. It runs on the library's goroutine.
-func (s *Session) onMessage(args ...any) {
+// onMessage handles one received message: an answer goes to its waiting
+// request, anything else to Events. It runs on the receive goroutine.
+func (s *Session) onMessage(raw []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("recovered panic handling a message", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	if len(args) == 0 {
-		return
-	}
-	var raw []byte
-	switch v := args[0].(type) {
-	case string:
-		raw = []byte(v)
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			s.log.Warn("ignoring an undecodable message", "err", err)
-			return
-		}
-		raw = b
-	}
 	env, payload, perr := protocol.Decode(raw)
 	if env.RequestID != "" {
 		s.mu.Lock()
@@ -467,6 +331,6 @@ func (s *Session) onMessage(args ...any) {
 	}
 	select {
 	case s.events <- ev:
-	case <-s.closed:
+	case <-s.conn.Done():
 	}
 }

@@ -156,10 +156,6 @@ func TestNormalizeServer(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-	origin, path, err := socketURL("https://example.org/tidewatch")
-	require.NoError(t, err)
-	assert.Equal(t, "https://example.org", origin)
-	assert.Equal(t, "/tidewatch/socket.io", path)
 }
 
 func TestFileState(t *testing.T) {

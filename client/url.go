@@ -39,16 +39,3 @@ func NormalizeServer(raw string) (string, error) {
 	u.RawPath = ""
 	return u.String(), nil
 }
-
-// socketURL splits a normalized server URL into the origin the Socket.IO
-// client dials and the Socket.IO path under the server's path prefix.
-func socketURL(server string) (origin, path string, err error) {
-	u, err := url.Parse(server)
-	if err != nil {
-		return "", "", fmt.Errorf("parsing server URL: %w", err)
-	}
-	if u.Host == "" {
-		return "", "", fmt.Errorf("server URL %q has no host", server)
-	}
-	return u.Scheme + "://" + u.Host, strings.TrimRight(u.Path, "/") + "/socket.io", nil
-}

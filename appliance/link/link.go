@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/sioconn"
 	"github.com/tidewatch/tidewatch/protocol"
 )
 
@@ -156,13 +157,13 @@ func New(conf *Config) (*Link, error) {
 	if err := c.Register.Validate(); err != nil {
 		return nil, fmt.Errorf("link: register payload: %w", err)
 	}
-	if _, _, err := socketURL(c.MasterURL); err != nil {
+	if _, _, err := sioconn.SocketURL(c.MasterURL); err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
 	setDefaults(&c)
 	return &Link{
 		conf:   c,
-		log:    c.Logger.With("component", "link", "master", redactURL(c.MasterURL)),
+		log:    c.Logger.With("component", "link", "master", sioconn.RedactURL(c.MasterURL)),
 		status: Status{State: StateStopped, Since: c.Now()},
 	}, nil
 }
@@ -375,9 +376,9 @@ func (l *Link) connectOnce(ctx context.Context, attempt int) result {
 		select {
 		case <-ctx.Done():
 			return result{registered: true, reason: "stopped"}
-		case <-s.closed:
-			return result{registered: true, reason: s.closeReason()}
-		case raw := <-s.inbox:
+		case <-s.conn.Done():
+			return result{registered: true, reason: s.conn.CloseReason()}
+		case raw := <-s.conn.Inbox():
 			lastHeard = time.Now()
 			l.dispatch(ctx, raw)
 		case <-watch.C:

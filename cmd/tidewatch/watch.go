@@ -128,7 +128,11 @@ func (c *cli) dialConfig(g *globals, s *session, name string) (*client.DialConfi
 // statusPrinter reports connects and reconnects on stderr.
 func (c *cli) statusPrinter(s *session) func(client.Status) {
 	return func(st client.Status) {
-		if st.Connected {
+		switch {
+		case st.Connected && st.CaughtUp:
+			fmt.Fprintf(c.stderr, "up to date; waiting for new notifications\n")
+			return
+		case st.Connected:
 			fmt.Fprintf(c.stderr, "connected to %s as %s (%d unread)\n", s.Server, s.Username, st.Unread)
 			return
 		}
