@@ -273,29 +273,21 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 }
 
 func TestSilentWorkerFailsOver(t *testing.T) {
-	tm := newTestMaster(t, func(c *hub.Config) { c.LivenessTimeout = 600 * time.Millisecond })
+	tm := newTestMaster(t, func(c *hub.Config) { c.LivenessTimeout = 800 * time.Millisecond })
 	alice, jwt := tm.user(t, "alice", false)
 	acc := tm.account(t, alice.ID, "dy1", `{"sessionid":"abc"}`)
 	s1, s2 := tm.token(t, "pi1"), tm.token(t, "pi2")
-	_, ack1 := tm.registerWorker(t, s1, "w1", 5)
+	w1, ack1 := tm.registerWorker(t, s1, "w1", 5)
 	require.Len(t, ack1["assigned_accounts"], 1)
+	// w1 stays alive until everyone is in place, however slow the machine.
+	stopW1 := keepAlive(w1, "w1")
 	w2, ack2 := tm.registerWorker(t, s2, "w2", 5)
 	require.Len(t, ack2["assigned_accounts"], 0)
 	c, _ := tm.connectClient(t, jwt, "laptop")
 
 	// Keep w2 alive, let w1 go silent.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(150 * time.Millisecond):
-				w2.send(protocol.TypeWorkerHeartbeat, protocol.WorkerHeartbeat{WorkerID: "w2", Status: "online"})
-			}
-		}
-	}()
+	defer keepAlive(w2, "w2")()
+	stopW1()
 	assign := payload(w2.expect(protocol.TypeTaskAssign))
 	assert.Equal(t, acc.ID, assign["account_id"])
 	plain, err := credseal.Open(credseal.DeriveKey(s2), assign["account_credentials"].(string), acc.ID)
@@ -307,9 +299,9 @@ func TestSilentWorkerFailsOver(t *testing.T) {
 	got, err := tm.st.GetAccount(context.Background(), acc.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "w2", got.WorkerID)
-	w1, err := tm.st.GetWorker(context.Background(), "w1")
+	w1Row, err := tm.st.GetWorker(context.Background(), "w1")
 	require.NoError(t, err)
-	assert.Equal(t, "offline", w1.Status)
+	assert.Equal(t, "offline", w1Row.Status)
 }
 
 func TestDisconnectedWorkerWithNoReplacementLeavesAccountUnassigned(t *testing.T) {
@@ -345,11 +337,12 @@ func TestUnackedAssignmentIsRetriedThenMoved(t *testing.T) {
 	})
 	alice, _ := tm.user(t, "alice", false)
 	w1, _ := tm.registerWorker(t, tm.token(t, "pi1"), "w1", 5)
+	w2, _ := tm.registerWorker(t, tm.token(t, "pi2"), "w2", 5)
 	acc := tm.account(t, alice.ID, "dy1", `{}`)
+	// Both are empty; ties go to the lower id, so w1 gets it first.
 	require.NoError(t, tm.hub.AccountChanged(context.Background(), acc.ID))
 	payload(w1.expect(protocol.TypeTaskAssign))
 	payload(w1.expect(protocol.TypeTaskAssign)) // the retry
-	w2, _ := tm.registerWorker(t, tm.token(t, "pi2"), "w2", 5)
 	assert.Equal(t, acc.ID, payload(w1.expect(protocol.TypeTaskRevoke))["account_id"])
 	assert.Equal(t, acc.ID, payload(w2.expect(protocol.TypeTaskAssign))["account_id"])
 }
@@ -573,4 +566,26 @@ func TestRevokedTokenCutsWorkerOff(t *testing.T) {
 	tm.hub.TokenRevoked(context.Background(), tok.ID)
 	require.Eventually(t, func() bool { return !w1.sock.Connected() }, waitFor, 20*time.Millisecond)
 	assert.Equal(t, acc.ID, payload(w2.expect(protocol.TypeTaskAssign))["account_id"])
+}
+
+// keepAlive heartbeats for a worker until the returned stop is called.
+func keepAlive(w *peer, id string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(150 * time.Millisecond):
+				w.send(protocol.TypeWorkerHeartbeat, protocol.WorkerHeartbeat{WorkerID: id, Status: "online"})
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
 }
