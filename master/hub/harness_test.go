@@ -47,9 +47,11 @@ func newTestMaster(t testing.TB, mutate func(*hub.Config)) *testMaster {
 	issuer := auth.NewIssuer([]byte("0123456789abcdef0123456789abcdef"), time.Hour, nil)
 	cfg := &hub.Config{
 		Store: st, Issuer: issuer, Metrics: metrics.New(),
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SweepInterval:   50 * time.Millisecond,
-		LivenessTimeout: 2 * time.Second, DisconnectGrace: 2 * time.Second, AssignAckTimeout: 2 * time.Second,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SweepInterval: 50 * time.Millisecond,
+		// Test workers send no heartbeats unless a test is about liveness;
+		// those tests shorten these.
+		LivenessTimeout: time.Minute, DisconnectGrace: time.Minute, AssignAckTimeout: 2 * time.Second,
 	}
 	if mutate != nil {
 		mutate(cfg)

@@ -273,7 +273,7 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 }
 
 func TestSilentWorkerFailsOver(t *testing.T) {
-	tm := newTestMaster(t, func(c *hub.Config) { c.LivenessTimeout = 800 * time.Millisecond })
+	tm := newTestMaster(t, func(c *hub.Config) { c.LivenessTimeout = 1500 * time.Millisecond })
 	alice, jwt := tm.user(t, "alice", false)
 	acc := tm.account(t, alice.ID, "dy1", `{"sessionid":"abc"}`)
 	s1, s2 := tm.token(t, "pi1"), tm.token(t, "pi2")
@@ -282,11 +282,11 @@ func TestSilentWorkerFailsOver(t *testing.T) {
 	// w1 stays alive until everyone is in place, however slow the machine.
 	stopW1 := keepAlive(w1, "w1")
 	w2, ack2 := tm.registerWorker(t, s2, "w2", 5)
+	defer keepAlive(w2, "w2")()
 	require.Len(t, ack2["assigned_accounts"], 0)
 	c, _ := tm.connectClient(t, jwt, "laptop")
 
-	// Keep w2 alive, let w1 go silent.
-	defer keepAlive(w2, "w2")()
+	// Let w1 go silent.
 	stopW1()
 	assign := payload(w2.expect(protocol.TypeTaskAssign))
 	assert.Equal(t, acc.ID, assign["account_id"])
@@ -317,7 +317,7 @@ func TestDisconnectedWorkerWithNoReplacementLeavesAccountUnassigned(t *testing.T
 }
 
 func TestReconnectWithinGraceKeepsAccounts(t *testing.T) {
-	tm := newTestMaster(t, func(c *hub.Config) { c.DisconnectGrace = 3 * time.Second })
+	tm := newTestMaster(t, func(c *hub.Config) { c.DisconnectGrace = 10 * time.Second })
 	alice, _ := tm.user(t, "alice", false)
 	acc := tm.account(t, alice.ID, "dy1", `{}`)
 	secret := tm.token(t, "pi")
