@@ -99,6 +99,10 @@ type instance struct {
 	startedAt   time.Time
 	// done is closed once the instance ended and reason is set.
 	done chan struct{}
+	// closeOnce guards the graceful close: chromedp panics when a browser
+	// context is cancelled twice, and a restart and a shutdown may both
+	// stop the same instance.
+	closeOnce sync.Once
 
 	// mu guards reason, which is set by whoever ends the instance on
 	// purpose, or by the watcher when it died by itself.
@@ -590,7 +594,11 @@ func (b *Browser) stop(ctx context.Context, inst *instance, reason error) error 
 	tctx, cancel := context.WithTimeout(ctx, DefaultShutdownTimeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- chromedp.Cancel(inst.ctx) }()
+	go func() {
+		var err error
+		inst.closeOnce.Do(func() { err = chromedp.Cancel(inst.ctx) })
+		done <- err
+	}()
 	var err error
 	select {
 	case err = <-done:

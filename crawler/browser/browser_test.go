@@ -204,10 +204,12 @@ func TestHangDetected(t *testing.T) {
 
 func TestMemoryCeilingRestartsQuietly(t *testing.T) {
 	b := newBrowser(t, Config{HealthInterval: -1, MemoryLimitMB: 1, MemoryCheckInterval: 200 * time.Millisecond})
-	tab := openTab(t, b)
-	// While a navigation holds the slot, the restart waits.
+	// While a navigation holds the slot, the restart waits; the slot is
+	// taken before the tab opens, or the ceiling (always exceeded here)
+	// could restart the browser under the opening tab.
 	release, err := b.AcquireNavigation(context.Background())
 	require.NoError(t, err)
+	tab := openTab(t, b)
 	time.Sleep(600 * time.Millisecond)
 	assert.NoError(t, tab.Err(), "no restart during a navigation")
 	release()
