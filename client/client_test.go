@@ -194,7 +194,7 @@ func TestLivePush(t *testing.T) {
 
 func TestReconnectSyncsExactlyTheMissed(t *testing.T) {
 	e := newEnv(t)
-	p := newProxy(t, e.srv.Addr())
+	p := newProxy(t, e.m.Addr)
 	rec := newRecorder()
 	start(t, p.url(), e.token, "dev-flaky", &client.MemoryState{}, rec, nil)
 	rec.waitUntil(t, "connect", func(r *recorder) bool { return r.connects() == 1 })
@@ -361,7 +361,7 @@ func TestRunStopsWhenTheHandlerFails(t *testing.T) {
 func TestDialUnreachable(t *testing.T) {
 	// A port that was just free: nothing listens there.
 	e := newEnv(t)
-	p := newProxy(t, e.srv.Addr())
+	p := newProxy(t, e.m.Addr)
 	p.setDown(true)
 	_, err := client.Dial(context.Background(), &client.DialConfig{
 		Server: p.url(), Token: e.token, DeviceID: "dev-u", Timeout: time.Second,
@@ -413,7 +413,7 @@ func TestLoginAndAPI(t *testing.T) {
 	_, err = (&client.API{Server: e.url, Token: "garbage"}).Accounts(ctx)
 	require.ErrorIs(t, err, client.ErrUnauthorized)
 
-	p := newProxy(t, e.srv.Addr())
+	p := newProxy(t, e.m.Addr)
 	p.setDown(true)
 	_, err = client.Login(ctx, nil, p.url(), "alice", testPassword)
 	var ue *client.UnreachableError

@@ -5,20 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tidewatch/tidewatch/internal/testbin"
 )
 
 // bins holds the paths of the binaries built once by TestMain.
@@ -31,10 +30,8 @@ type bins struct {
 func build(dir string) (bins, error) {
 	b := bins{master: filepath.Join(dir, "tidewatch-master"), appliance: filepath.Join(dir, "tidewatch-appliance")}
 	for out, pkg := range map[string]string{b.master: "../cmd/tidewatch-master", b.appliance: "../cmd/tidewatch-appliance"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return b, fmt.Errorf("building %s: %w\n%s", pkg, err, msg)
+		if err := testbin.Compile(context.Background(), out, pkg, &testbin.BuildOptions{Env: []string{"CGO_ENABLED=0"}}); err != nil {
+			return b, err
 		}
 	}
 	return b, nil
@@ -172,12 +169,9 @@ func (p *proc) countLog(re *regexp.Regexp) int {
 // run runs a binary to completion and returns its standard output.
 func run(t *testing.T, bin, stdin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	require.NoError(t, cmd.Run(), "%s %v: %s", filepath.Base(bin), args, errOut.String())
-	return out.String()
+	out, errOut, code := testbin.Run(t, bin, stdin, nil, args...)
+	require.Equal(t, 0, code, "%s %v: %s", filepath.Base(bin), args, errOut)
+	return out
 }
 
 // api is a logged-in REST client of the master.

@@ -15,7 +15,7 @@ func TestAgent_registerAssignRevoke(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
 	accA := m.account(t, "100", `{"cookies":"A"}`)
 	f := &fakeFactory{}
-	a := startAgent(t, appConfig(t, m.url(), m.token(t), "w-assign"), f, nil)
+	a := startAgent(t, appConfig(t, m.URL, m.Token(t, t.Name()), "w-assign"), f, nil)
 	connected(t, a)
 
 	// The register ack carried A, with credentials the agent could open.
@@ -32,12 +32,12 @@ func TestAgent_registerAssignRevoke(t *testing.T) {
 
 	// Deleting it on the master revokes it here.
 	ctx := context.Background()
-	viewers, err := m.srv.Store.AccountViewers(ctx, accB.ID)
+	viewers, err := m.Server.Store.AccountViewers(ctx, accB.ID)
 	require.NoError(t, err)
-	current, err := m.srv.Store.GetAccount(ctx, accB.ID)
+	current, err := m.Server.Store.GetAccount(ctx, accB.ID)
 	require.NoError(t, err)
-	require.NoError(t, m.srv.Store.DeleteAccount(ctx, accB.ID))
-	m.srv.Hub.AccountDeleted(current, viewers)
+	require.NoError(t, m.Server.Store.DeleteAccount(ctx, accB.ID))
+	m.Server.Hub.AccountDeleted(current, viewers)
 	require.Eventually(t, func() bool { return !f.running(accB.ID) }, waitFor, tick)
 	assert.True(t, f.running(accA.ID))
 
@@ -50,13 +50,13 @@ func TestAgent_registerAssignRevoke(t *testing.T) {
 
 func TestAgent_heartbeatsCarryRealFigures(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
-	a := startAgent(t, appConfig(t, m.url(), m.token(t), "w-beat"), &fakeFactory{}, nil)
+	a := startAgent(t, appConfig(t, m.URL, m.Token(t, t.Name()), "w-beat"), &fakeFactory{}, nil)
 	connected(t, a)
 	require.Eventually(t, func() bool {
-		w, err := m.srv.Store.GetWorker(context.Background(), "w-beat")
+		w, err := m.Server.Store.GetWorker(context.Background(), "w-beat")
 		return err == nil && w.MemoryUsage > 0 && len(w.Extra) > 0
 	}, waitFor, tick, "no heartbeat with memory figures reached the master")
-	w, err := m.srv.Store.GetWorker(context.Background(), "w-beat")
+	w, err := m.Server.Store.GetWorker(context.Background(), "w-beat")
 	require.NoError(t, err)
 	assert.Contains(t, string(w.Extra), "outbox_depth")
 	assert.Contains(t, string(w.Extra), "memory_total_mb")
@@ -67,10 +67,10 @@ func TestAgent_heartbeatsCarryRealFigures(t *testing.T) {
 func TestAgent_outboxSurvivesMasterOutage(t *testing.T) {
 	dir := t.TempDir()
 	m := startMaster(t, dir, "127.0.0.1:0")
-	addr := m.addr
+	addr := m.Addr
 	acc := m.account(t, "300", "jar")
 	f := &fakeFactory{}
-	a := startAgent(t, appConfig(t, m.url(), m.token(t), "w-outage"), f, nil)
+	a := startAgent(t, appConfig(t, m.URL, m.Token(t, t.Name()), "w-outage"), f, nil)
 	connected(t, a)
 	require.Eventually(t, func() bool { return f.running(acc.ID) }, waitFor, tick)
 
@@ -79,7 +79,7 @@ func TestAgent_outboxSurvivesMasterOutage(t *testing.T) {
 	require.Eventually(t, func() bool { return depth(t, a) == 0 && len(m.notifications(t)) == 1 }, waitFor, tick)
 
 	// Master down: items wait in the outbox, in order.
-	m.stop(t)
+	m.Stop(t)
 	require.Eventually(t, func() bool {
 		return a.Status(context.Background()).Connection == setupweb.StateConnecting
 	}, waitFor, tick)
@@ -103,7 +103,7 @@ func TestAgent_reportsErrorsAndCredentials(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
 	acc := m.account(t, "400", "old jar")
 	f := &fakeFactory{}
-	a := startAgent(t, appConfig(t, m.url(), m.token(t), "w-err"), f, nil)
+	a := startAgent(t, appConfig(t, m.URL, m.Token(t, t.Name()), "w-err"), f, nil)
 	connected(t, a)
 	require.Eventually(t, func() bool { return f.running(acc.ID) }, waitFor, tick)
 	mon := f.monitor(acc.ID)
@@ -111,13 +111,13 @@ func TestAgent_reportsErrorsAndCredentials(t *testing.T) {
 
 	mon.sink.CredentialsChanged(ctx, acc.ID, []byte("rolled jar"), time.Time{})
 	require.Eventually(t, func() bool {
-		c, err := m.srv.Store.AccountCredentials(ctx, acc.ID)
+		c, err := m.Server.Store.AccountCredentials(ctx, acc.ID)
 		return err == nil && string(c) == "rolled jar"
 	}, waitFor, tick, "rolled credentials never reached the master")
 
 	mon.sink.Failed(ctx, acc.ID, protocol.ErrorTypeAuthFailed, "cookie expired", 2)
 	require.Eventually(t, func() bool {
-		got, err := m.srv.Store.GetAccount(ctx, acc.ID)
+		got, err := m.Server.Store.GetAccount(ctx, acc.ID)
 		return err == nil && got.Status == protocol.AccountStatusError && got.ErrorMessage == "cookie expired"
 	}, waitFor, tick, "the master did not record the error")
 	st := a.Status(ctx)
@@ -130,12 +130,12 @@ func TestAgent_masterShutdownDrains(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
 	acc := m.account(t, "500", "jar")
 	f := &fakeFactory{}
-	a := startAgent(t, appConfig(t, m.url(), m.token(t), "w-drain"), f, nil)
+	a := startAgent(t, appConfig(t, m.URL, m.Token(t, t.Name()), "w-drain"), f, nil)
 	connected(t, a)
 	require.Eventually(t, func() bool { return f.running(acc.ID) }, waitFor, tick)
 	f.monitor(acc.ID).detect(t, ids("drain", 3)...)
 
-	require.NoError(t, m.srv.Hub.ShutdownWorker(context.Background(), "w-drain", "maintenance", 5*time.Second))
+	require.NoError(t, m.Server.Hub.ShutdownWorker(context.Background(), "w-drain", "maintenance", 5*time.Second))
 	select {
 	case <-a.Done():
 	case <-time.After(waitFor):
@@ -145,12 +145,12 @@ func TestAgent_masterShutdownDrains(t *testing.T) {
 	assert.Zero(t, depth(t, a))
 	assert.Len(t, m.notifications(t), 3)
 	assert.Equal(t, setupweb.StateDisconnected, a.Status(context.Background()).Connection)
-	assert.Error(t, a.Apply(context.Background(), appConfig(t, m.url(), "x", "w-drain")))
+	assert.Error(t, a.Apply(context.Background(), appConfig(t, m.URL, "x", "w-drain")))
 }
 
 func TestAgent_rejectedToken(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
-	a := startAgent(t, appConfig(t, m.url(), "wrong-token", "w-rej"), &fakeFactory{}, nil)
+	a := startAgent(t, appConfig(t, m.URL, "wrong-token", "w-rej"), &fakeFactory{}, nil)
 	require.Eventually(t, func() bool {
 		return a.Status(context.Background()).Connection == setupweb.StateRejected
 	}, waitFor, tick)
@@ -161,18 +161,18 @@ func TestAgent_rejectedToken(t *testing.T) {
 
 func TestAgent_applyReconnects(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
-	app := appConfig(t, m.url(), "wrong-token", "w-apply")
+	app := appConfig(t, m.URL, "wrong-token", "w-apply")
 	a := startAgent(t, app, &fakeFactory{}, nil)
 	require.Eventually(t, func() bool {
 		return a.Status(context.Background()).Connection == setupweb.StateRejected
 	}, waitFor, tick)
 
 	next := app.Clone()
-	next.Token, next.MaxAccounts, next.WorkerName = m.token(t), 7, "kitchen"
+	next.Token, next.MaxAccounts, next.WorkerName = m.Token(t, t.Name()), 7, "kitchen"
 	require.NoError(t, a.Apply(context.Background(), next))
 	connected(t, a)
 	require.Eventually(t, func() bool {
-		w, err := m.srv.Store.GetWorker(context.Background(), "w-apply")
+		w, err := m.Server.Store.GetWorker(context.Background(), "w-apply")
 		return err == nil && w.MaxAccounts == 7
 	}, waitFor, tick)
 	assert.Equal(t, "kitchen", a.Status(context.Background()).WorkerName)
@@ -180,8 +180,8 @@ func TestAgent_applyReconnects(t *testing.T) {
 
 func TestAgent_connectionTest(t *testing.T) {
 	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
-	token := m.token(t)
-	app := appConfig(t, m.url(), token, "w-test")
+	token := m.Token(t, t.Name())
+	app := appConfig(t, m.URL, token, "w-test")
 	a := startAgent(t, app, &fakeFactory{}, nil)
 	connected(t, a)
 	ctx := context.Background()
@@ -192,8 +192,8 @@ func TestAgent_connectionTest(t *testing.T) {
 		token string
 		want  setupweb.TestOutcome
 	}{
-		{"live connection", m.url(), token, setupweb.TestOK},
-		{"bad token", m.url(), "nope", setupweb.TestBadToken},
+		{"live connection", m.URL, token, setupweb.TestOK},
+		{"bad token", m.URL, "nope", setupweb.TestBadToken},
 		{"unreachable", "http://127.0.0.1:1", token, setupweb.TestUnreachable},
 	}
 	for _, tc := range tests {

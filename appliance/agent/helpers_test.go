@@ -14,8 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidewatch/tidewatch/appliance/config"
 	"github.com/tidewatch/tidewatch/crawler"
-	"github.com/tidewatch/tidewatch/master"
-	"github.com/tidewatch/tidewatch/master/hub"
+	"github.com/tidewatch/tidewatch/internal/testmaster"
 	"github.com/tidewatch/tidewatch/master/store"
 	"github.com/tidewatch/tidewatch/protocol"
 )
@@ -26,69 +25,33 @@ const waitFor = 10 * time.Second
 // tick is the polling step of require.Eventually.
 const tick = 20 * time.Millisecond
 
-// testMaster is a real master on 127.0.0.1 over a real data directory.
-type testMaster struct {
-	srv  *master.Server
-	addr string
-	dir  string
-}
+// testMaster is a real master with the agent tests' own helpers.
+type testMaster struct{ *testmaster.Master }
 
-// startMaster starts a master on addr ("127.0.0.1:0": any port) over dir.
+// startMaster starts a master on addr ("127.0.0.1:0": any port) over dir,
+// with timings short enough to see assignments acked and workers go.
 func startMaster(t *testing.T, dir, addr string) *testMaster {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := master.New(ctx, &master.Config{
-		DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler),
-		Hub: hub.Config{HeartbeatInterval: time.Second, LivenessTimeout: 5 * time.Second,
-			DisconnectGrace: 5 * time.Second, SweepInterval: 100 * time.Millisecond, AssignAckTimeout: 3 * time.Second},
-	})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	m := &testMaster{srv: srv, addr: srv.Addr(), dir: dir}
-	t.Cleanup(func() { m.stop(t) })
-	return m
-}
-
-// stop shuts the master down; it may be called more than once.
-func (m *testMaster) stop(t *testing.T) {
-	t.Helper()
-	if m.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	assert.NoError(t, m.srv.Shutdown(ctx))
-	m.srv = nil
-}
-
-// url is the master's base URL.
-func (m *testMaster) url() string { return "http://" + m.addr }
-
-// token creates an enrollment token.
-func (m *testMaster) token(t *testing.T) string {
-	t.Helper()
-	_, secret, err := m.srv.Store.CreateWorkerToken(context.Background(), t.Name())
-	require.NoError(t, err)
-	return secret
+	hc := testmaster.QuickHub()
+	hc.AssignAckTimeout = 3 * time.Second
+	return &testMaster{testmaster.Start(t, &testmaster.Config{DataDir: dir, Listen: addr, Hub: hc})}
 }
 
 // account creates an active douyin account with credentials and places it.
 func (m *testMaster) account(t *testing.T, platformID, creds string) store.Account {
 	t.Helper()
-	ctx := context.Background()
-	a, err := m.srv.Store.CreateAccount(ctx, store.Account{
+	a := m.Account(t, store.Account{
 		Platform: protocol.PlatformDouyin, PlatformAccountID: platformID, Name: "acct " + platformID,
 		MonitorInterval: 30, Status: protocol.AccountStatusActive,
 	}, []byte(creds))
-	require.NoError(t, err)
-	require.NoError(t, m.srv.Hub.AccountChanged(ctx, a.ID))
+	m.Place(t, a.ID)
 	return a
 }
 
 // workerOf returns the worker an account is assigned to.
 func (m *testMaster) workerOf(t *testing.T, accountID string) string {
 	t.Helper()
-	a, err := m.srv.Store.GetAccount(context.Background(), accountID)
+	a, err := m.Server.Store.GetAccount(context.Background(), accountID)
 	require.NoError(t, err)
 	return a.WorkerID
 }
@@ -96,7 +59,7 @@ func (m *testMaster) workerOf(t *testing.T, accountID string) string {
 // notifications returns the related ids of every notification, oldest first.
 func (m *testMaster) notifications(t *testing.T) []string {
 	t.Helper()
-	ns, _, err := m.srv.Store.ListNotifications(context.Background(), store.Viewer{Admin: true}, store.NotificationFilter{Limit: 500})
+	ns, _, err := m.Server.Store.ListNotifications(context.Background(), store.Viewer{Admin: true}, store.NotificationFilter{Limit: 500})
 	require.NoError(t, err)
 	slices.SortFunc(ns, func(a, b store.Notification) int { return int(a.Seq - b.Seq) })
 	out := make([]string, len(ns))

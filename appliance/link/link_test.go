@@ -10,59 +10,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidewatch/tidewatch/appliance/link"
-	"github.com/tidewatch/tidewatch/master"
-	"github.com/tidewatch/tidewatch/master/hub"
+	"github.com/tidewatch/tidewatch/internal/testmaster"
 	"github.com/tidewatch/tidewatch/protocol"
 )
 
 // waitFor bounds every wait for something the master or the link does.
 const waitFor = 10 * time.Second
-
-// testMaster is a real master on 127.0.0.1 over a real data directory.
-type testMaster struct {
-	srv  *master.Server
-	addr string
-	dir  string
-}
-
-// startMaster starts a master on addr ("127.0.0.1:0" for any port) over dir.
-func startMaster(t *testing.T, dir, addr string) *testMaster {
-	t.Helper()
-	ctx := context.Background()
-	srv, err := master.New(ctx, &master.Config{
-		DataDir: dir, Listen: addr, Logger: slog.New(slog.DiscardHandler),
-		Hub: hub.Config{HeartbeatInterval: time.Second, LivenessTimeout: 5 * time.Second,
-			DisconnectGrace: 5 * time.Second, SweepInterval: 100 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	m := &testMaster{srv: srv, addr: srv.Addr(), dir: dir}
-	t.Cleanup(func() { m.stop(t) })
-	return m
-}
-
-// stop shuts the master down; it may be called more than once.
-func (m *testMaster) stop(t *testing.T) {
-	t.Helper()
-	if m.srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	assert.NoError(t, m.srv.Shutdown(ctx))
-	m.srv = nil
-}
-
-// url returns the master's base URL.
-func (m *testMaster) url() string { return "http://" + m.addr }
-
-// token creates an enrollment token.
-func (m *testMaster) token(t *testing.T) string {
-	t.Helper()
-	_, secret, err := m.srv.Store.CreateWorkerToken(context.Background(), t.Name())
-	require.NoError(t, err)
-	return secret
-}
 
 // recorder is a link.Handler that records what it is given.
 type recorder struct {
@@ -123,26 +76,26 @@ func newLink(t *testing.T, url, token, workerID string, h link.Handler) *link.Li
 }
 
 func TestLink_registersAndHeartbeats(t *testing.T) {
-	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
+	m := testmaster.Start(t, &testmaster.Config{Hub: testmaster.QuickHub()})
 	rec := &recorder{}
-	l := newLink(t, m.url(), m.token(t), "w-hb", rec)
+	l := newLink(t, m.URL, m.Token(t, t.Name()), "w-hb", rec)
 
 	require.Eventually(t, func() bool { return l.Status().State == link.StateConnected }, waitFor, 20*time.Millisecond)
 	require.Eventually(t, func() bool {
-		w, err := m.srv.Store.GetWorker(context.Background(), "w-hb")
+		w, err := m.Server.Store.GetWorker(context.Background(), "w-hb")
 		return err == nil && w.MemoryUsage == 12.5 && w.CPUUsage == 1.5
 	}, waitFor, 50*time.Millisecond, "the master never recorded a heartbeat")
 
 	reg, beats := rec.counts()
 	assert.Equal(t, 1, reg)
 	assert.GreaterOrEqual(t, beats, 1)
-	assert.True(t, m.srv.Hub.WorkerLive("w-hb").Connected)
+	assert.True(t, m.Server.Hub.WorkerLive("w-hb").Connected)
 }
 
 func TestLink_rejectedToken(t *testing.T) {
-	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
+	m := testmaster.Start(t, &testmaster.Config{Hub: testmaster.QuickHub()})
 	rec := &recorder{}
-	l := newLink(t, m.url(), "not-a-token", "w-bad", rec)
+	l := newLink(t, m.URL, "not-a-token", "w-bad", rec)
 
 	require.Eventually(t, func() bool { return l.Status().State == link.StateRejected }, waitFor, 20*time.Millisecond)
 	st := l.Status()
@@ -156,17 +109,17 @@ func TestLink_rejectedToken(t *testing.T) {
 
 func TestLink_reconnectsAfterMasterRestart(t *testing.T) {
 	dir := t.TempDir()
-	m := startMaster(t, dir, "127.0.0.1:0")
-	token := m.token(t)
-	addr := m.addr
+	m := testmaster.Start(t, &testmaster.Config{DataDir: dir, Hub: testmaster.QuickHub()})
+	token := m.Token(t, t.Name())
+	addr := m.Addr
 	rec := &recorder{}
-	l := newLink(t, m.url(), token, "w-re", rec)
+	l := newLink(t, m.URL, token, "w-re", rec)
 	require.Eventually(t, func() bool { return l.Status().State == link.StateConnected }, waitFor, 20*time.Millisecond)
 
-	m.stop(t)
+	m.Stop(t)
 	require.Eventually(t, func() bool { return l.Status().State == link.StateConnecting }, waitFor, 20*time.Millisecond)
 
-	startMaster(t, dir, addr)
+	testmaster.Start(t, &testmaster.Config{DataDir: dir, Listen: addr, Hub: testmaster.QuickHub()})
 	require.Eventually(t, func() bool {
 		reg, _ := rec.counts()
 		return reg == 2 && l.Status().State == link.StateConnected
@@ -184,7 +137,7 @@ func TestLink_unreachable(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
-	m := startMaster(t, t.TempDir(), "127.0.0.1:0")
+	m := testmaster.Start(t, &testmaster.Config{Hub: testmaster.QuickHub()})
 	reg := protocol.WorkerRegister{WorkerID: "w-probe", Capabilities: []string{protocol.PlatformDouyin}, MaxAccounts: 1}
 	tests := []struct {
 		name  string
@@ -192,8 +145,8 @@ func TestProbe(t *testing.T) {
 		token string
 		want  link.ProbeOutcome
 	}{
-		{"ok", m.url(), m.token(t), link.ProbeOK},
-		{"bad token", m.url(), "wrong", link.ProbeRejected},
+		{"ok", m.URL, m.Token(t, t.Name()), link.ProbeOK},
+		{"bad token", m.URL, "wrong", link.ProbeRejected},
 		{"unreachable", "http://127.0.0.1:1", "x", link.ProbeUnreachable},
 	}
 	for _, tc := range tests {

@@ -3,7 +3,6 @@ package setupweb
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,43 +12,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidewatch/tidewatch/internal/testbrowser"
 )
-
-// findChromium returns a Chromium binary, or "" when there is none.
-func findChromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // newBrowser starts a headless Chromium with its own profile and returns a
 // tab context that ends with the test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("no chromium binary")
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
+	allocCtx := testbrowser.Allocator(t, chromedp.NoDefaultBrowserCheck, chromedp.WindowSize(1280, 900))
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelTab)
 	ctx, cancel := context.WithTimeout(tabCtx, 90*time.Second)

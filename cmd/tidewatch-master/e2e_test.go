@@ -1,75 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidewatch/tidewatch/internal/testbin"
 )
-
-// e2eTimeout bounds each wait of the end-to-end test so a hang fails the
-// test instead of the whole run; it is a deadline, not a speed assertion.
-const e2eTimeout = 60 * time.Second
 
 // cleanEnv is the test process's environment without TIDEWATCH_ variables,
 // plus extra.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, envPrefix) {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
-// buildBinary builds the command into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "tidewatch-master")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin,
-		"-ldflags", "-X main.version=9.9.9-e2e -X main.commit=abc123 -X main.date=2025-01-01", ".")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
-// runBinary runs the binary to completion and returns its outputs and exit
-// code.
-func runBinary(t *testing.T, bin, stdin string, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out.String(), errOut.String(), ee.ExitCode()
-	}
-	require.NoError(t, err)
-	return out.String(), errOut.String(), 0
-}
+func cleanEnv(extra ...string) []string { return testbin.CleanEnv(envPrefix, extra...) }
 
 // httpJSON sends a JSON request and decodes the JSON answer into out.
 func httpJSON(t *testing.T, method, url, token string, body, out any) int {
@@ -85,7 +34,7 @@ func httpJSON(t *testing.T, method, url, token string, body, out any) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := (&http.Client{Timeout: e2eTimeout}).Do(req)
+	res, err := (&http.Client{Timeout: testbin.DefaultTimeout}).Do(req)
 	require.NoError(t, err)
 	defer func() { _ = res.Body.Close() }()
 	raw, err := io.ReadAll(res.Body)
@@ -101,85 +50,43 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := testbin.Build(t, filepath.Join(dir, "tidewatch-master"), ".", &testbin.BuildOptions{
+		LDFlags: "-X main.version=9.9.9-e2e -X main.commit=abc123 -X main.date=2025-01-01",
+	})
 	data := filepath.Join(dir, "data")
 	env := cleanEnv()
 
-	stdout, _, code := runBinary(t, bin, "", env, "--version")
+	stdout, _, code := testbin.Run(t, bin, "", env, "--version")
 	require.Equal(t, 0, code)
 	assert.Equal(t, "tidewatch-master 9.9.9-e2e (commit abc123, built 2025-01-01)\n", stdout)
 
 	// An admin, added with the data directory from the environment.
 	const password = "an admin password"
-	stdout, stderr, code := runBinary(t, bin, password+"\n", cleanEnv("TIDEWATCH_DATA="+data),
+	stdout, stderr, code := testbin.Run(t, bin, password+"\n", cleanEnv("TIDEWATCH_DATA="+data),
 		"user", "add", "--username", "admin", "--admin", "--password-stdin")
 	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	assert.NotContains(t, stdout+stderr, password)
 
 	// An enrollment token: alone on the last line of stdout.
-	stdout, stderr, code = runBinary(t, bin, "", env, "token", "create", "--data", data, "--name", "pi-1")
+	stdout, stderr, code = testbin.Run(t, bin, "", env, "token", "create", "--data", data, "--name", "pi-1")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 	token := lines[len(lines)-1]
 	assert.Regexp(t, `^twk_wtk-[0-9a-f]+_[A-Za-z0-9_-]{43}$`, token)
 
 	// Usage errors exit 2 and say what is wrong.
-	_, stderr, code = runBinary(t, bin, "", env, "serve")
+	_, stderr, code = testbin.Run(t, bin, "", env, "serve")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--data (or TIDEWATCH_DATA) is required")
 
 	// Serve on a free port; the address comes from the log.
-	srv := exec.Command(bin, "serve", "--data", data, "--listen", "127.0.0.1:0",
-		"--sweep-interval", "200ms", "--shutdown-timeout", "5s")
-	srv.Env = cleanEnv("TIDEWATCH_HEARTBEAT_INTERVAL=2s", "TIDEWATCH_LIVENESS_TIMEOUT=6s")
-	stderrPipe, err := srv.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	exited := make(chan error, 1)
-	var (
-		logMu sync.Mutex
-		logs  strings.Builder
-	)
-	addrCh := make(chan string, 1)
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		re := regexp.MustCompile(`msg="master listening" addr=(\S+)`)
-		sc := bufio.NewScanner(stderrPipe)
-		for sc.Scan() {
-			logMu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrCh <- m[1]
-			}
-		}
-	}()
-	go func() {
-		<-readerDone
-		exited <- srv.Wait()
-	}()
-	t.Cleanup(func() {
-		if srv.ProcessState == nil {
-			_ = srv.Process.Kill()
-			<-exited
-		}
-	})
-	serverLogs := func() string {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.String()
-	}
-
-	var base string
-	select {
-	case addr := <-addrCh:
-		base = "http://" + addr
-	case err := <-exited:
-		t.Fatalf("serve exited early: %v\n%s", err, serverLogs())
-	case <-time.After(e2eTimeout):
-		t.Fatalf("no listen address logged:\n%s", serverLogs())
-	}
+	srv := testbin.Start(t, bin, cleanEnv("TIDEWATCH_HEARTBEAT_INTERVAL=2s", "TIDEWATCH_LIVENESS_TIMEOUT=6s"),
+		"serve", "--data", data, "--listen", "127.0.0.1:0", "--sweep-interval", "200ms", "--shutdown-timeout", "5s")
+	m := regexp.MustCompile(`msg="master listening" addr=(\S+)`).FindStringSubmatch(srv.Stderr.WaitFor(t, "master listening"))
+	require.Len(t, m, 2)
+	srv.Stdout.Drain()
+	srv.Stderr.Drain()
+	base := "http://" + m[1]
 
 	var health struct{ Status, Version string }
 	require.Equal(t, http.StatusOK, httpJSON(t, http.MethodGet, base+"/healthz", "", nil, &health))
@@ -232,15 +139,8 @@ func TestEndToEnd(t *testing.T) {
 	assert.Contains(t, string(metricsBody), "tidewatch_workers_online 0")
 
 	// SIGTERM: a clean exit with code 0.
-	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "exit status\n%s", serverLogs())
-		assert.Equal(t, 0, srv.ProcessState.ExitCode())
-	case <-time.After(e2eTimeout):
-		t.Fatalf("serve did not exit after SIGTERM:\n%s", serverLogs())
-	}
-	logsText := serverLogs()
+	require.Equal(t, 0, srv.Terminate(t), "exit status\n%s", srv.Stderr.Text())
+	logsText := srv.Stderr.Text()
 	assert.Contains(t, logsText, `msg=stopped`)
 	for _, secret := range []string{password, token, "E2E-SECRET-COOKIE", login.Token} {
 		assert.NotContains(t, logsText, secret, "secrets never reach the log")
@@ -248,7 +148,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Durable: the account and the user are still there for the offline
 	// commands.
-	stdout, _, code = runBinary(t, bin, "", env, "user", "list", "--data", data)
+	stdout, _, code = testbin.Run(t, bin, "", env, "user", "list", "--data", data)
 	require.Equal(t, 0, code)
 	assert.Contains(t, stdout, "admin")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidewatch/tidewatch/internal/siotest"
-	"github.com/tidewatch/tidewatch/master"
-	"github.com/tidewatch/tidewatch/master/auth"
+	"github.com/tidewatch/tidewatch/internal/testmaster"
 	"github.com/tidewatch/tidewatch/master/store"
 	"github.com/tidewatch/tidewatch/protocol"
 	"github.com/tidewatch/tidewatch/protocol/credseal"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // loginFixture is a running master with one user, account and appliance.
@@ -30,31 +27,17 @@ type loginFixture struct {
 
 func newLoginFixture(t *testing.T) *loginFixture {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := master.New(ctx, &master.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	hash, err := auth.HashPasswordCost("correct horse", bcrypt.MinCost)
-	require.NoError(t, err)
-	u, err := srv.Store.CreateUser(ctx, "alice", hash, false)
-	require.NoError(t, err)
-	acc, err := srv.Store.CreateAccount(ctx, store.Account{OwnerID: u.ID, Platform: "douyin", PlatformAccountID: "dy1", Name: "mine", MonitorInterval: 30, Status: "error"}, nil)
-	require.NoError(t, err)
-	_, secret, err := srv.Store.CreateWorkerToken(ctx, "pi")
-	require.NoError(t, err)
-	url := "http://" + srv.Addr()
-	w, err := siotest.Dial(url, map[string]any{"token": secret})
+	m := testmaster.Start(t, &testmaster.Config{ShutdownTimeout: 5 * time.Second, LaxShutdown: true})
+	u := m.User(t, "alice", "correct horse", false)
+	acc := m.Account(t, store.Account{OwnerID: u.ID, Platform: "douyin", PlatformAccountID: "dy1", Name: "mine", MonitorInterval: 30, Status: "error"}, nil)
+	secret := m.Token(t, "pi")
+	w, err := siotest.Dial(m.URL, map[string]any{"token": secret})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close() })
 	require.NoError(t, w.Send(protocol.TypeWorkerRegister, protocol.WorkerRegister{WorkerID: "w1", Capabilities: []string{"douyin"}, MaxAccounts: 5}))
 	_, err = w.Await(protocol.TypeWorkerRegisterAck, 5*time.Second)
 	require.NoError(t, err)
-	return &loginFixture{url: url, account: acc.ID, worker: w, secret: secret}
+	return &loginFixture{url: m.URL, account: acc.ID, worker: w, secret: secret}
 }
 
 // qrDataURL renders content as a QR PNG data URL, as the login page does.

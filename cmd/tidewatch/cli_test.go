@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,8 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/tidewatch/tidewatch/master"
-	"github.com/tidewatch/tidewatch/master/auth"
+	"github.com/tidewatch/tidewatch/internal/testmaster"
 )
 
 // fixedNow is the clock of the in-process tests.
@@ -149,12 +146,9 @@ func TestConfigDirFromFlagEnvOrDefault(t *testing.T) {
 }
 
 func TestLoginPromptsOnATerminal(t *testing.T) {
-	srv := startInProcessMaster(t)
-	hash, err := auth.HashPasswordCost("terminal password", 4)
-	require.NoError(t, err)
-	_, err = srv.Store.CreateUser(context.Background(), "carol", hash, false)
-	require.NoError(t, err)
-	base := "http://" + srv.Addr()
+	m := testmaster.Start(t, &testmaster.Config{LaxShutdown: true})
+	m.User(t, "carol", "terminal password", false)
+	base := m.URL
 
 	home := t.TempDir()
 	c, out, errOut := testCLI(home, nil, "")
@@ -191,23 +185,6 @@ func TestLoginPromptsOnATerminal(t *testing.T) {
 	c.now = time.Now
 	assert.Equal(t, exitFail, c.run(context.Background(), []string{"watch"}))
 	assert.Contains(t, errOut.String(), "session expired or revoked (the server refused it); run: tidewatch login --server "+base+" --username carol")
-}
-
-// startInProcessMaster runs a master in this process.
-func startInProcessMaster(t *testing.T) *master.Server {
-	t.Helper()
-	ctx := context.Background()
-	srv, err := master.New(ctx, &master.Config{
-		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return srv
 }
 
 func TestDeviceIDIsStable(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,46 +14,16 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidewatch/tidewatch/internal/testbrowser"
 )
-
-// chromiumPath finds a Chromium binary, or "" when there is none.
-func chromiumPath() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // newTab starts a headless Chromium and returns a tab in a fresh incognito
 // browser context; everything ends at cleanup.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("no chromium binary found")
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
+	actx := testbrowser.Allocator(t, chromedp.Flag("disable-dev-shm-usage", true))
 	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		bcancel()
-		acancel()
-	})
+	t.Cleanup(bcancel)
 	require.NoError(t, chromedp.Do(bctx), "starting chromium")
 	tctx, tcancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
 	tctx, cancel := context.WithTimeout(tctx, 60*time.Second)

@@ -3,7 +3,6 @@ package sioconn_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -14,8 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidewatch/tidewatch/internal/sioconn"
-	"github.com/tidewatch/tidewatch/master"
-	"github.com/tidewatch/tidewatch/master/hub"
+	"github.com/tidewatch/tidewatch/internal/testmaster"
 	"github.com/tidewatch/tidewatch/protocol"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
@@ -24,51 +22,10 @@ import (
 // does; it is far longer than any timeout under test.
 const waitFor = 10 * time.Second
 
-// testMaster is a real master on 127.0.0.1 over a data directory of its own.
-type testMaster struct {
-	srv *master.Server
-	url string
-
-	mu      sync.Mutex
-	stopped bool
-}
-
 // startMaster starts a master that the test's cleanup stops.
-func startMaster(t *testing.T) *testMaster {
+func startMaster(t *testing.T) *testmaster.Master {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := master.New(ctx, &master.Config{
-		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler),
-		Hub: hub.Config{HeartbeatInterval: time.Second, LivenessTimeout: 5 * time.Second,
-			DisconnectGrace: 5 * time.Second, SweepInterval: 100 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	m := &testMaster{srv: srv, url: "http://" + srv.Addr()}
-	t.Cleanup(func() { m.stop(t) })
-	return m
-}
-
-// stop shuts the master down; it may be called more than once.
-func (m *testMaster) stop(t *testing.T) {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stopped {
-		return
-	}
-	m.stopped = true
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	assert.NoError(t, m.srv.Shutdown(ctx))
-}
-
-// token creates an enrollment token.
-func (m *testMaster) token(t *testing.T) string {
-	t.Helper()
-	_, secret, err := m.srv.Store.CreateWorkerToken(context.Background(), t.Name())
-	require.NoError(t, err)
-	return secret
+	return testmaster.Start(t, &testmaster.Config{Hub: testmaster.QuickHub(), ShutdownTimeout: waitFor})
 }
 
 // dial connects to m and closes the connection in the test's cleanup.
@@ -118,14 +75,14 @@ func TestDial_roundTripAndHandshakeAuth(t *testing.T) {
 		wantType string
 		wantCode protocol.Code
 	}{
-		{name: "token in handshake", auth: map[string]any{"token": m.token(t)}, wantType: protocol.TypeWorkerRegisterAck},
+		{name: "token in handshake", auth: map[string]any{"token": m.Token(t, t.Name())}, wantType: protocol.TypeWorkerRegisterAck},
 		{name: "wrong token", auth: map[string]any{"token": "wrong"},
 			wantType: protocol.ErrorType(protocol.TypeWorkerRegister), wantCode: protocol.ErrAuthFailed},
 		{name: "no auth", wantType: protocol.ErrorType(protocol.TypeWorkerRegister), wantCode: protocol.ErrAuthFailed},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, &sioconn.Config{URL: m.url, Auth: tc.auth, Timeout: 2 * time.Second})
+			c := dial(t, &sioconn.Config{URL: m.URL, Auth: tc.auth, Timeout: 2 * time.Second})
 			reqID := fmt.Sprintf("req-%d", i)
 			register(t, c, "w-roundtrip", reqID)
 			env, payload := next(t, c, tc.wantType)
@@ -269,11 +226,11 @@ func TestDial_failedSteps(t *testing.T) {
 
 func TestConn_masterGoneClosesDone(t *testing.T) {
 	m := startMaster(t)
-	c := dial(t, &sioconn.Config{URL: m.url, Auth: map[string]any{"token": m.token(t)}, Timeout: 2 * time.Second})
+	c := dial(t, &sioconn.Config{URL: m.URL, Auth: map[string]any{"token": m.Token(t, t.Name())}, Timeout: 2 * time.Second})
 	register(t, c, "w-gone", "req-gone")
 	next(t, c, protocol.TypeWorkerRegisterAck)
 
-	m.stop(t)
+	m.Stop(t)
 	select {
 	case <-c.Done():
 	case <-time.After(waitFor):
@@ -287,7 +244,7 @@ func TestConn_masterGoneClosesDone(t *testing.T) {
 
 func TestConn_close(t *testing.T) {
 	m := startMaster(t)
-	c := dial(t, &sioconn.Config{URL: m.url, Timeout: 2 * time.Second, CloseReason: "closed by the test"})
+	c := dial(t, &sioconn.Config{URL: m.URL, Timeout: 2 * time.Second, CloseReason: "closed by the test"})
 	c.Close()
 	select {
 	case <-c.Done():
