@@ -2,6 +2,7 @@ package browser
 
 import (
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 )
@@ -11,11 +12,18 @@ const (
 	// DefaultUserAgent replaces the "HeadlessChrome" user agent, which
 	// sites use to spot automation, with the one of a desktop Chrome.
 	DefaultUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
-	// DefaultDisableFeatures are Chromium features switched off because
-	// new headless mode opens each browser context in a window with
-	// browser-UI renderers; without them a context costs one renderer
-	// less. The names change between Chromium versions.
-	DefaultDisableFeatures = "WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,SpareRendererForSitePerProcess"
+	// DefaultDisableFeatures are Chromium features switched off to save
+	// memory. The first ones matter most: new headless mode opens each
+	// browser context in a window with browser-UI renderers, and without
+	// them a context costs one renderer less. The others are services a
+	// crawler never uses (back/forward cache, prerendering, casting,
+	// translation, optimisation hints, autofill lookups) that hold memory
+	// or fetch in the background. The names change between Chromium
+	// versions; unknown names are ignored.
+	DefaultDisableFeatures = "WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,SpareRendererForSitePerProcess," +
+		"BackForwardCache,Prerender2,NetworkPrediction,PaintHolding,MediaRouter,DialMediaRouteProvider," +
+		"Translate,OptimizationHints,OptimizationHintsFetching,OptimizationGuideModelDownloading," +
+		"AutofillServerCommunication,InterestFeedContentSuggestions,HeavyAdIntervention,LensOverlay"
 	// DefaultProfileDirName is the user-data-dir below Config.DataDir.
 	DefaultProfileDirName = "chromium-profile"
 	// DefaultStartTimeout bounds the start of Chromium.
@@ -59,7 +67,8 @@ type Config struct {
 	// DefaultDisableFeatures; an empty non-nil slice switches none off.
 	DisableFeatures []string
 	// ExtraFlags are more command line switches, without the leading
-	// dashes; a value of false removes a default switch.
+	// dashes. They come on top of DefaultMemoryFlags and win over them; a
+	// value of false removes a default switch, one of those included.
 	ExtraFlags map[string]any
 	// UserAgent is the user agent of every tab; DefaultUserAgent when empty.
 	UserAgent string
@@ -93,9 +102,30 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultMemoryFlags returns the switches, without the leading dashes,
+// that trim Chromium's memory below what its own defaults use. Measured with
+// ten accounts on a fake site they save about 60 MB of the tree's ~630 MB:
+// compositing in software drops the GPU process's GL state (~15 MB), and
+// V8 tuned for size with a small young generation and no optimising
+// compiler shrinks every renderer (~3 MB each). Without the optimising compiler script runs slower: the fake
+// site's polls cost no more CPU, but if the real site's heavier script
+// does, set ExtraFlags["js-flags"] without --lite-mode. A new map each
+// call, so callers may change it.
+func DefaultMemoryFlags() map[string]any {
+	return map[string]any{
+		"disable-gpu-compositing":     true,
+		"disable-software-rasterizer": true,
+		"js-flags":                    "--optimize-for-size --max-semi-space-size=1 --lite-mode",
+	}
+}
+
 // withDefaults returns a copy of c with zero fields set to defaults.
 func (c *Config) withDefaults() Config {
 	out := *c
+	// A fresh map: the caller's ExtraFlags must not change.
+	flags := DefaultMemoryFlags()
+	maps.Copy(flags, c.ExtraFlags)
+	out.ExtraFlags = flags
 	if out.DisableFeatures == nil {
 		out.DisableFeatures = strings.Split(DefaultDisableFeatures, ",")
 	}

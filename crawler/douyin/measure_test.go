@@ -1,7 +1,9 @@
 package douyin
 
 import (
+	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -13,23 +15,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tidewatch/tidewatch/crawler/browser"
 	"github.com/tidewatch/tidewatch/crawler/fakedouyin"
 )
 
 // selfPSS reads this process's PSS in bytes (Linux), 0 when unknown.
-func selfPSS() int64 {
-	b, err := os.ReadFile("/proc/self/smaps_rollup")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func selfPSS() int64 { return pssOf(os.Getpid()) }
 
 // selfCPU is this process's user plus system time.
 func selfCPU() time.Duration {
@@ -81,13 +72,25 @@ func measure(t *testing.T, n int, interval, window time.Duration) {
 	cfg.DefaultInterval = interval
 	// TIDEWATCH_CRAWLBENCH_EXEC picks another browser binary.
 	cfg.Browser.ExecPath = os.Getenv("TIDEWATCH_CRAWLBENCH_EXEC")
-	// TIDEWATCH_CRAWLBENCH_FLAGS adds Chromium switches: "name=value,name".
+	// TIDEWATCH_CRAWLBENCH_DISABLE_FEATURES adds "A,B" to the Chromium
+	// features switched off by default.
+	if v := os.Getenv("TIDEWATCH_CRAWLBENCH_DISABLE_FEATURES"); v != "" {
+		cfg.Browser.DisableFeatures = append(strings.Split(browser.DefaultDisableFeatures, ","), strings.Split(v, ",")...)
+	}
+	// TIDEWATCH_CRAWLBENCH_FLAGS adds Chromium switches, separated by
+	// semicolons because values may hold commas: "name=value;name";
+	// "name=false" removes a default switch.
 	if v := os.Getenv("TIDEWATCH_CRAWLBENCH_FLAGS"); v != "" {
 		cfg.Browser.ExtraFlags = map[string]any{}
 		for f := range strings.SplitSeq(v, ";") {
 			name, value, ok := strings.Cut(strings.TrimSpace(f), "=")
 			if !ok {
 				cfg.Browser.ExtraFlags[name] = true
+				continue
+			}
+			if value == "false" {
+				// Removes a default switch, to measure without it.
+				cfg.Browser.ExtraFlags[name] = false
 				continue
 			}
 			cfg.Browser.ExtraFlags[name] = value
@@ -126,7 +129,7 @@ func measure(t *testing.T, n int, interval, window time.Duration) {
 	}
 	var adds []added
 	deadline := time.Now().Add(window)
-	var peakPSS int64
+	var peakPSS, sumPSS, samples int64
 	for time.Now().Before(deadline) {
 		a := accts[rand.IntN(len(accts))]
 		if rand.IntN(2) == 0 {
@@ -138,7 +141,10 @@ func measure(t *testing.T, n int, interval, window time.Duration) {
 			require.NoError(t, err)
 			adds = append(adds, added{"dy-dm-" + m.ServerID, time.Now(), a.sink})
 		}
-		peakPSS = max(peakPSS, f.Browser().Usage().PSSBytes)
+		pss := f.Browser().Usage().PSSBytes
+		peakPSS = max(peakPSS, pss)
+		sumPSS += pss
+		samples++
 		time.Sleep(time.Duration(500+rand.IntN(1500)) * time.Millisecond)
 	}
 	cycles := polls() - startPolls
@@ -178,14 +184,167 @@ func measure(t *testing.T, n int, interval, window time.Duration) {
 		require.Equal(t, len(got), total, "no duplicates")
 	}
 	t.Logf("accounts=%d interval=%s window=%s", n, interval, window)
-	t.Logf("chromium tree: PSS %.0f MB now, %.0f MB peak, %d processes; go test process PSS %.0f MB; total %.0f MB",
-		mb(usage.PSSBytes), mb(peakPSS), usage.Processes, mb(goPSS), mb(usage.PSSBytes+goPSS))
+	meanPSS := sumPSS / max(samples, 1)
+	t.Logf("chromium tree: PSS %.0f MB now, %.0f MB mean, %.0f MB peak, %d processes; go test process PSS %.0f MB; mean total %.0f MB",
+		mb(usage.PSSBytes), mb(meanPSS), mb(peakPSS), usage.Processes, mb(goPSS), mb(meanPSS+goPSS))
 	if cycles > 0 {
 		t.Logf("cycles=%d CPU per cycle: chromium %s, go %s, total %s",
 			cycles, browserCPU/time.Duration(cycles), goCPU/time.Duration(cycles), (browserCPU+goCPU)/time.Duration(cycles))
 	}
+	kinds, unique := breakdown(f.Browser().ProfileDir())
+	t.Logf("chromium processes (PSS): %s; distinct pages of the tree %.0f MB, of the go test process %.0f MB",
+		kinds, mb(unique), mb(uniqueBytes([]int{os.Getpid()})))
 	t.Logf("comment latency (n=%d): %s", len(comments), dist(comments))
 	t.Logf("DM latency (n=%d): %s", len(dms), dist(dms))
+}
+
+// breakdown sums the PSS of the Chromium tree that uses profile by
+// process kind (browser, gpu-process, network, renderer, ...), to show
+// where a switch saves memory, and counts the tree's distinct physical
+// pages (see uniqueBytes).
+func breakdown(profile string) (kinds string, unique int64) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return "unknown", 0
+	}
+	type proc struct {
+		ppid    int
+		cmdline string
+	}
+	procs := map[int]proc{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmd, err1 := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		stat, err2 := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		ppid := 0
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
+				ppid, _ = strconv.Atoi(f[1])
+			}
+		}
+		procs[pid] = proc{ppid, strings.ReplaceAll(string(cmd), "\x00", " ")}
+	}
+	in := func(pid int) bool {
+		for depth := 0; pid > 1 && depth < 10; depth++ {
+			p, ok := procs[pid]
+			if !ok {
+				return false
+			}
+			if strings.Contains(p.cmdline, profile) {
+				return true
+			}
+			pid = p.ppid
+		}
+		return false
+	}
+	type sum struct {
+		n   int
+		pss int64
+	}
+	byKind := map[string]*sum{}
+	var tree []int
+	for pid, p := range procs {
+		if !in(pid) {
+			continue
+		}
+		tree = append(tree, pid)
+		kind := "browser"
+		for f := range strings.FieldsSeq(p.cmdline) {
+			if v, ok := strings.CutPrefix(f, "--type="); ok {
+				kind = v
+			}
+			if v, ok := strings.CutPrefix(f, "--utility-sub-type="); ok {
+				kind = v
+			}
+		}
+		if first, _, _ := strings.Cut(p.cmdline, " "); strings.Contains(first, "crashpad") {
+			kind = "crashpad"
+		}
+		s := byKind[kind]
+		if s == nil {
+			s = &sum{}
+			byKind[kind] = s
+		}
+		s.n++
+		s.pss += pssOf(pid)
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(byKind)) {
+		parts = append(parts, fmt.Sprintf("%s x%d %.0f MB", k, byKind[k].n, mb(byKind[k].pss)))
+	}
+	return strings.Join(parts, ", "), uniqueBytes(tree)
+}
+
+// uniqueBytes counts the distinct physical pages the processes map, each
+// once. Unlike summed PSS it does not shrink when another Chromium on the
+// same machine shares the binary's pages, so runs on a busy machine stay
+// comparable; it approximates the tree's PSS on an appliance where it runs
+// alone. It needs the rights to read page frame numbers (root); 0 without.
+func uniqueBytes(pids []int) int64 {
+	const pageSize = 4096
+	seen := map[uint64]struct{}{}
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid)
+		smaps, err := os.ReadFile(dir + "/smaps")
+		if err != nil {
+			continue
+		}
+		pm, err := os.Open(dir + "/pagemap")
+		if err != nil {
+			continue
+		}
+		var start, end uint64
+		buf := make([]byte, 8*512)
+		for line := range strings.SplitSeq(string(smaps), "\n") {
+			if r, _, ok := strings.Cut(line, " "); ok && strings.Contains(r, "-") && !strings.HasSuffix(r, ":") {
+				a, b, _ := strings.Cut(r, "-")
+				start, _ = strconv.ParseUint(a, 16, 64)
+				end, _ = strconv.ParseUint(b, 16, 64)
+				continue
+			}
+			rest, ok := strings.CutPrefix(line, "Rss:")
+			if !ok || strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")) == "0" {
+				continue
+			}
+			for at := start; at < end; {
+				n := min((end-at)/pageSize, uint64(len(buf)/8))
+				got, err := pm.ReadAt(buf[:n*8], int64(at/pageSize*8))
+				for i := 0; i+8 <= got; i += 8 {
+					e := binary.LittleEndian.Uint64(buf[i:])
+					if e&(1<<63) != 0 && e&(1<<55-1) != 0 {
+						seen[e&(1<<55-1)] = struct{}{}
+					}
+				}
+				if err != nil {
+					break
+				}
+				at += n * pageSize
+			}
+		}
+		pm.Close()
+	}
+	return int64(len(seen)) * pageSize
+}
+
+// pssOf reads the PSS of pid in bytes, 0 when unknown.
+func pssOf(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // mb converts bytes to megabytes.
