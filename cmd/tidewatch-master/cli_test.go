@@ -28,11 +28,6 @@ func testCLI(env map[string]string, stdin string) (*cli, *bytes.Buffer, *bytes.B
 	}, &out, &errOut
 }
 
-func TestEnvName(t *testing.T) {
-	assert.Equal(t, "TIDEWATCH_DATA", envName("data"))
-	assert.Equal(t, "TIDEWATCH_HEARTBEAT_INTERVAL", envName("heartbeat-interval"))
-}
-
 func TestParseServe(t *testing.T) {
 	defaults := serveOptions{
 		listen: master.DefaultListen, data: "/d", logLevel: "info", logFormat: "text",
@@ -111,25 +106,6 @@ func TestParseServe(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-}
-
-func TestParseCollectsPositionalsBetweenFlags(t *testing.T) {
-	c, _, _ := testCLI(map[string]string{"TIDEWATCH_DATA": "/env"}, "")
-	cmd := newCommand("x", "")
-	data := dataFlag(cmd)
-	pos, err := c.parse(cmd, []string{"one", "--data", "/flag", "two"})
-	require.NoError(t, err)
-	assert.Equal(t, []string{"one", "two"}, pos)
-	assert.Equal(t, "/flag", *data)
-}
-
-func TestEnvDoesNotSetUnlistedFlags(t *testing.T) {
-	c, _, _ := testCLI(map[string]string{"TIDEWATCH_ADMIN": "true", "TIDEWATCH_USERNAME": "x"}, "")
-	cmd := newCommand("user add", "")
-	admin := cmd.fs.Bool("admin", false, "")
-	_, err := c.parse(cmd, nil)
-	require.NoError(t, err)
-	assert.False(t, *admin)
 }
 
 func TestReadPassword(t *testing.T) {

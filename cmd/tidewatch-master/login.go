@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/client"
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 	"github.com/tidewatch/tidewatch/master/qrterm"
 )
 
@@ -25,27 +26,27 @@ the master. Ctrl-C cancels the login.
 
 // accountLogin runs a QR login from the terminal.
 func (c *cli) accountLogin(ctx context.Context, args []string) error {
-	cmd := newCommand("account login", accountLoginUsage, "server")
-	server := cmd.fs.String("server", "http://127.0.0.1:7600", "URL of the running master")
-	username := cmd.fs.String("username", "", "user to log in to the master as (required)")
-	pwStdin := cmd.fs.Bool("password-stdin", false, "read the user's password from the first line of standard input (required)")
-	poll := cmd.fs.Duration("poll", time.Second, "how often to ask the master for progress")
-	invert := cmd.fs.Bool("invert", false, "draw dark modules as blocks (for light terminals)")
-	pos, err := c.parse(cmd, args)
+	cmd := cliflag.New("account login", accountLoginUsage, "server")
+	server := cmd.Flags.String("server", "http://127.0.0.1:7600", "URL of the running master")
+	username := cmd.Flags.String("username", "", "user to log in to the master as (required)")
+	pwStdin := cmd.Flags.Bool("password-stdin", false, "read the user's password from the first line of standard input (required)")
+	poll := cmd.Flags.Duration("poll", time.Second, "how often to ask the master for progress")
+	invert := cmd.Flags.Bool("invert", false, "draw dark modules as blocks (for light terminals)")
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("account login takes one account id")
+		return cliflag.Usagef("account login takes one account id")
 	}
 	if *username == "" || !*pwStdin {
-		return usagef("account login needs --username and --password-stdin")
+		return cliflag.Usagef("account login needs --username and --password-stdin")
 	}
 	if *poll <= 0 {
-		return usagef("--poll must be positive")
+		return cliflag.Usagef("--poll must be positive")
 	}
 	if _, err := url.ParseRequestURI(*server); err != nil {
-		return usagef("--server: %v", err)
+		return cliflag.Usagef("--server: %v", err)
 	}
 	pw, err := readPassword(c.stdin)
 	if err != nil {
@@ -55,7 +56,7 @@ func (c *cli) accountLogin(ctx context.Context, args []string) error {
 	defer stop()
 	base, err := client.NormalizeServer(*server)
 	if err != nil {
-		return usagef("--server: %v", err)
+		return cliflag.Usagef("--server: %v", err)
 	}
 	httpc := &http.Client{Timeout: 30 * time.Second}
 	tok, err := client.Login(ctx, httpc, base, *username, pw)

@@ -10,23 +10,30 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 )
 
 // Build information, set with -ldflags "-X main.version=... -X main.commit=...
 // -X main.date=...". These are the only package-level variables.
 var version, commit, date = "dev", "none", "unknown"
 
-// Exit codes.
+// Exit codes, named here for the tests.
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitOK    = cliflag.ExitOK
+	exitFail  = cliflag.ExitFail
+	exitUsage = cliflag.ExitUsage
 )
+
+// envPrefix starts the environment variable of every flag.
+const envPrefix = cliflag.EnvPrefix
+
+// usageError is a mistake on the command line; it exits with exitUsage.
+type usageError = cliflag.UsageError
 
 // progName prefixes every message.
 const progName = "tidewatch-master"
@@ -53,28 +60,8 @@ type cli struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	env    lookupEnv
+	env    cliflag.LookupEnv
 }
-
-// usageError is a mistake on the command line; it exits with exitUsage.
-type usageError struct{ msg string }
-
-// Error implements error.
-func (e *usageError) Error() string { return e.msg }
-
-// usagef returns a usageError.
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
-
-// constError is an error that can be a constant.
-type constError string
-
-// Error implements error.
-func (e constError) Error() string { return string(e) }
-
-// errHelpShown means help was asked for and printed: exit 0.
-const errHelpShown constError = "help shown"
 
 // main runs the command and exits with its code.
 func main() {
@@ -84,25 +71,14 @@ func main() {
 
 // run dispatches to a command and turns its error into an exit code.
 func (c *cli) run(ctx context.Context, args []string) int {
-	err := c.dispatch(ctx, args)
-	var ue *usageError
-	switch {
-	case err == nil, errors.Is(err, errHelpShown):
-		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(c.stderr, "%s: %s\n", progName, ue.msg)
-		return exitUsage
-	default:
-		fmt.Fprintf(c.stderr, "%s: %s\n", progName, err)
-		return exitFail
-	}
+	return cliflag.ExitCode(c.stderr, progName, c.dispatch(ctx, args))
 }
 
 // dispatch picks the command.
 func (c *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, topUsage)
-		return usagef("a command is required")
+		return cliflag.Usagef("a command is required")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -110,7 +86,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.serve(ctx, rest)
 	case "user", "token", "account":
 		if len(rest) == 0 {
-			return usagef("%s needs a subcommand; see --help", cmd)
+			return cliflag.Usagef("%s needs a subcommand; see --help", cmd)
 		}
 		return c.sub(ctx, cmd+" "+rest[0], rest[1:])
 	case "version", "--version", "-version":
@@ -118,9 +94,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(c.stdout, topUsage)
-		return errHelpShown
+		return cliflag.ErrHelpShown
 	default:
-		return usagef("unknown command %q; see --help", cmd)
+		return cliflag.Usagef("unknown command %q; see --help", cmd)
 	}
 }
 
@@ -140,7 +116,7 @@ func (c *cli) sub(ctx context.Context, name string, args []string) error {
 	case "account login":
 		return c.accountLogin(ctx, args)
 	default:
-		return usagef("unknown command %q; see --help", name)
+		return cliflag.Usagef("unknown command %q; see --help", name)
 	}
 }
 

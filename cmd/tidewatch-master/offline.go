@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 	"github.com/tidewatch/tidewatch/master"
 	"github.com/tidewatch/tidewatch/master/api"
 	"github.com/tidewatch/tidewatch/master/auth"
@@ -46,15 +47,15 @@ Revokes an enrollment token: appliances can no longer register with it.
 const timeLayout = time.RFC3339
 
 // dataFlag adds --data to cmd, taken from TIDEWATCH_DATA when not given.
-func dataFlag(cmd *command) *string {
-	cmd.envFlags = append(cmd.envFlags, "data")
-	return cmd.fs.String("data", "", "data directory of the master (required)")
+func dataFlag(cmd *cliflag.Command) *string {
+	cmd.AddEnv("data")
+	return cmd.Flags.String("data", "", "data directory of the master (required)")
 }
 
 // openStore opens the store of an offline command.
 func (c *cli) openStore(ctx context.Context, cmdName, dir string) (*store.Store, error) {
 	if dir == "" {
-		return nil, usagef("%s: --data (or %s) is required", cmdName, envName("data"))
+		return nil, cliflag.Usagef("%s: --data (or %s) is required", cmdName, cliflag.EnvName("data"))
 	}
 	st, err := master.OpenStore(ctx, dir, c.offlineLogger())
 	if err != nil {
@@ -63,39 +64,31 @@ func (c *cli) openStore(ctx context.Context, cmdName, dir string) (*store.Store,
 	return st, nil
 }
 
-// noArgs refuses positional arguments.
-func noArgs(cmdName string, pos []string) error {
-	if len(pos) > 0 {
-		return usagef("%s takes no arguments, got %q", cmdName, strings.Join(pos, " "))
-	}
-	return nil
-}
-
 // userAdd adds a user with a password read from stdin.
 func (c *cli) userAdd(ctx context.Context, args []string) (err error) {
-	cmd := newCommand("user add", userAddUsage)
+	cmd := cliflag.New("user add", userAddUsage)
 	data := dataFlag(cmd)
-	username := cmd.fs.String("username", "", "user name (required)")
-	admin := cmd.fs.Bool("admin", false, "make the user an admin")
-	fromStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
-	pos, err := c.parse(cmd, args)
+	username := cmd.Flags.String("username", "", "user name (required)")
+	admin := cmd.Flags.Bool("admin", false, "make the user an admin")
+	fromStdin := cmd.Flags.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("user add", pos); err != nil {
+	if err := cliflag.NoArgs("user add", pos); err != nil {
 		return err
 	}
 	if *username == "" {
-		return usagef("user add: --username is required")
+		return cliflag.Usagef("user add: --username is required")
 	}
 	if err := api.CheckUsername(*username); err != nil {
-		return usagef("user add: %s", err)
+		return cliflag.Usagef("user add: %s", err)
 	}
 	if !*fromStdin {
-		return usagef("user add: --password-stdin is required: the password is read from standard input, never from a flag")
+		return cliflag.Usagef("user add: --password-stdin is required: the password is read from standard input, never from a flag")
 	}
 	if *data == "" {
-		return usagef("user add: --data (or %s) is required", envName("data"))
+		return cliflag.Usagef("user add: --data (or %s) is required", cliflag.EnvName("data"))
 	}
 	pw, err := readPassword(c.stdin)
 	if err != nil {
@@ -155,13 +148,13 @@ func closeStore(st *store.Store) error {
 
 // userList lists users.
 func (c *cli) userList(ctx context.Context, args []string) (err error) {
-	cmd := newCommand("user list", userListUsage)
+	cmd := cliflag.New("user list", userListUsage)
 	data := dataFlag(cmd)
-	pos, err := c.parse(cmd, args)
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("user list", pos); err != nil {
+	if err := cliflag.NoArgs("user list", pos); err != nil {
 		return err
 	}
 	st, err := c.openStore(ctx, "user list", *data)
@@ -183,18 +176,18 @@ func (c *cli) userList(ctx context.Context, args []string) (err error) {
 
 // tokenCreate creates an enrollment token and prints it as the last line.
 func (c *cli) tokenCreate(ctx context.Context, args []string) (err error) {
-	cmd := newCommand("token create", tokenCreateUsage)
+	cmd := cliflag.New("token create", tokenCreateUsage)
 	data := dataFlag(cmd)
-	name := cmd.fs.String("name", "", "name of the appliance the token is for (required)")
-	pos, err := c.parse(cmd, args)
+	name := cmd.Flags.String("name", "", "name of the appliance the token is for (required)")
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("token create", pos); err != nil {
+	if err := cliflag.NoArgs("token create", pos); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" {
-		return usagef("token create: --name is required")
+		return cliflag.Usagef("token create: --name is required")
 	}
 	st, err := c.openStore(ctx, "token create", *data)
 	if err != nil {
@@ -212,13 +205,13 @@ func (c *cli) tokenCreate(ctx context.Context, args []string) (err error) {
 
 // tokenList lists enrollment tokens.
 func (c *cli) tokenList(ctx context.Context, args []string) (err error) {
-	cmd := newCommand("token list", tokenListUsage)
+	cmd := cliflag.New("token list", tokenListUsage)
 	data := dataFlag(cmd)
-	pos, err := c.parse(cmd, args)
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("token list", pos); err != nil {
+	if err := cliflag.NoArgs("token list", pos); err != nil {
 		return err
 	}
 	st, err := c.openStore(ctx, "token list", *data)
@@ -249,14 +242,14 @@ func optTime(t *time.Time) string {
 
 // tokenRevoke revokes one enrollment token.
 func (c *cli) tokenRevoke(ctx context.Context, args []string) (err error) {
-	cmd := newCommand("token revoke", tokenRevokeUsage)
+	cmd := cliflag.New("token revoke", tokenRevokeUsage)
 	data := dataFlag(cmd)
-	pos, err := c.parse(cmd, args)
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("token revoke needs exactly one token id, got %d", len(pos))
+		return cliflag.Usagef("token revoke needs exactly one token id, got %d", len(pos))
 	}
 	st, err := c.openStore(ctx, "token revoke", *data)
 	if err != nil {

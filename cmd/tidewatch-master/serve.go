@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 	"github.com/tidewatch/tidewatch/master"
 	"github.com/tidewatch/tidewatch/master/hub"
 )
@@ -43,9 +43,9 @@ type serveOptions struct {
 }
 
 // serveCommand returns serve's flags bound to o, defaults filled in.
-func serveCommand(o *serveOptions) *command {
-	cmd := newCommand("serve", serveUsage)
-	fs := cmd.fs
+func serveCommand(o *serveOptions) *cliflag.Command {
+	cmd := cliflag.New("serve", serveUsage)
+	fs := cmd.Flags
 	fs.StringVar(&o.listen, "listen", master.DefaultListen, "HTTP listen address (host:port; port 0 picks a free one)")
 	fs.StringVar(&o.data, "data", "", "data directory: database and key files (required)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -72,7 +72,7 @@ func serveCommand(o *serveOptions) *command {
 	for _, d := range durations {
 		fs.DurationVar(d.p, d.name, d.def, d.usage)
 	}
-	fs.VisitAll(func(f *flag.Flag) { cmd.envFlags = append(cmd.envFlags, f.Name) })
+	fs.VisitAll(func(f *flag.Flag) { cmd.AddEnv(f.Name) })
 	return cmd
 }
 
@@ -81,12 +81,12 @@ func serveCommand(o *serveOptions) *command {
 func (c *cli) parseServe(args []string) (serveOptions, error) {
 	var o serveOptions
 	cmd := serveCommand(&o)
-	pos, err := c.parse(cmd, args)
+	pos, err := cmd.Parse(args, c.stdout, c.env)
 	if err != nil {
 		return o, err
 	}
-	if len(pos) > 0 {
-		return o, usagef("serve takes no arguments, got %q", strings.Join(pos, " "))
+	if err := cliflag.NoArgs("serve", pos); err != nil {
+		return o, err
 	}
 	return o, o.validate()
 }
@@ -94,16 +94,16 @@ func (c *cli) parseServe(args []string) (serveOptions, error) {
 // validate checks the options.
 func (o *serveOptions) validate() error {
 	if o.data == "" {
-		return usagef("serve: --data (or %s) is required", envName("data"))
+		return cliflag.Usagef("serve: --data (or %s) is required", cliflag.EnvName("data"))
 	}
 	if o.listen == "" {
-		return usagef("serve: --listen must not be empty")
+		return cliflag.Usagef("serve: --listen must not be empty")
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return err
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
-		return usagef("serve: --log-format must be text or json, not %q", o.logFormat)
+		return cliflag.Usagef("serve: --log-format must be text or json, not %q", o.logFormat)
 	}
 	for _, d := range []struct {
 		name string
@@ -115,11 +115,11 @@ func (o *serveOptions) validate() error {
 		{"token-ttl", o.tokenTTL}, {"shutdown-timeout", o.shutdownTimeout},
 	} {
 		if d.d <= 0 {
-			return usagef("serve: --%s must be positive, not %s", d.name, d.d)
+			return cliflag.Usagef("serve: --%s must be positive, not %s", d.name, d.d)
 		}
 	}
 	if o.livenessTimeout <= o.heartbeatInterval {
-		return usagef("serve: --liveness-timeout (%s) must be longer than --heartbeat-interval (%s)",
+		return cliflag.Usagef("serve: --liveness-timeout (%s) must be longer than --heartbeat-interval (%s)",
 			o.livenessTimeout, o.heartbeatInterval)
 	}
 	return nil
@@ -129,7 +129,7 @@ func (o *serveOptions) validate() error {
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, usagef("serve: --log-level must be debug, info, warn or error, not %q", s)
+		return 0, cliflag.Usagef("serve: --log-level must be debug, info, warn or error, not %q", s)
 	}
 	return l, nil
 }

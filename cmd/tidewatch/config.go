@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/client"
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 )
 
 // Files in the configuration directory.
@@ -51,7 +52,7 @@ func (c *cli) loadSession(g *globals) (*session, error) {
 	if g.server != "" {
 		s, err := client.NormalizeServer(g.server)
 		if err != nil {
-			return nil, usagef("--server: %s", err)
+			return nil, cliflag.Usagef("--server: %s", err)
 		}
 		want = s
 	}

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
-	"strings"
+
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 )
 
 // Environment variables of the global flags.
@@ -23,30 +23,14 @@ type globals struct {
 	server string
 }
 
-// command is one command's flag set and help.
-type command struct {
-	fs    *flag.FlagSet
-	usage string
-}
-
 // newCommand returns a command whose flag set also takes the global flags,
-// defaulting to what came before the command.
-func newCommand(name, usage string, g *globals) *command {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.StringVar(&g.config, "config", g.config, "configuration directory (env "+envConfig+")")
-	fs.StringVar(&g.server, "server", g.server, "master URL (env "+envServer+")")
-	return &command{fs: fs, usage: usage}
-}
-
-// printHelp writes the help of the command.
-func (c *command) printHelp(w io.Writer) {
-	fmt.Fprint(w, c.usage)
-	fmt.Fprintln(w, "\nFlags:")
-	c.fs.SetOutput(w)
-	c.fs.PrintDefaults()
-	c.fs.SetOutput(io.Discard)
+// defaulting to what came before the command. The global flags are not
+// env-capable here: parseGlobal already applied their environment.
+func newCommand(name, usage string, g *globals) *cliflag.Command {
+	cmd := cliflag.New(name, usage)
+	cmd.Flags.StringVar(&g.config, "config", g.config, "configuration directory (env "+envConfig+")")
+	cmd.Flags.StringVar(&g.server, "server", g.server, "master URL (env "+envServer+")")
+	return cmd
 }
 
 // parseGlobal reads the global flags before the command: flags, then the
@@ -65,46 +49,26 @@ func (c *cli) parseGlobal(args []string) (*globals, []string, error) {
 		g.server = v
 	}
 	cmd := newCommand("tidewatch", topUsage, g)
-	if err := cmd.fs.Parse(args); err != nil {
+	if err := cmd.Flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(c.stdout, topUsage)
-			return nil, nil, errHelpShown
+			return nil, nil, cliflag.ErrHelpShown
 		}
-		return nil, nil, usagef("%s (see --help)", err)
+		return nil, nil, cliflag.Usagef("%s (see --help)", err)
 	}
-	return g, cmd.fs.Args(), nil
+	return g, cmd.Flags.Args(), nil
 }
 
 // parse parses a command's flags; positional arguments may sit between
-// flags. --help prints the help and returns errHelpShown.
-func (c *cli) parse(cmd *command, g *globals, args []string) ([]string, error) {
-	var pos []string
-	for {
-		err := cmd.fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			cmd.printHelp(c.stdout)
-			return nil, errHelpShown
-		}
-		if err != nil {
-			return nil, usagef("%s: %s (see --help)", cmd.fs.Name(), err)
-		}
-		args = cmd.fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+// flags. --help prints the help and returns cliflag.ErrHelpShown. Every
+// command needs the configuration directory, so its absence is bad usage.
+func (c *cli) parse(cmd *cliflag.Command, g *globals, args []string) ([]string, error) {
+	pos, err := cmd.Parse(args, c.stdout, c.env)
+	if err != nil {
+		return nil, err
 	}
 	if g.config == "" {
-		return nil, usagef("no configuration directory: pass --config DIR or set %s", envConfig)
+		return nil, cliflag.Usagef("no configuration directory: pass --config DIR or set %s", envConfig)
 	}
 	return pos, nil
-}
-
-// noArgs fails when a command that takes no arguments got some.
-func noArgs(name string, pos []string) error {
-	if len(pos) > 0 {
-		return usagef("%s takes no arguments, got %q", name, strings.Join(pos, " "))
-	}
-	return nil
 }

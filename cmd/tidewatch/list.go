@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/client"
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 )
 
 // accountsUsage is the help of accounts.
@@ -29,7 +30,7 @@ func (c *cli) api(g *globals, name string, args []string, usage string) (*client
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := noArgs(name, pos); err != nil {
+	if err := cliflag.NoArgs(name, pos); err != nil {
 		return nil, nil, err
 	}
 	s, err := c.loadSession(g)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tidewatch/tidewatch/client"
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 )
 
 // loginUsage is the help of login.
@@ -32,24 +33,24 @@ the same user resumes where watch stopped.
 // login logs in and saves the session.
 func (c *cli) login(ctx context.Context, g *globals, args []string) error {
 	cmd := newCommand("login", loginUsage, g)
-	username := cmd.fs.String("username", "", "user name (required)")
-	fromStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	username := cmd.Flags.String("username", "", "user name (required)")
+	fromStdin := cmd.Flags.Bool("password-stdin", false, "read the password from the first line of standard input")
 	pos, err := c.parse(cmd, g, args)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("login", pos); err != nil {
+	if err := cliflag.NoArgs("login", pos); err != nil {
 		return err
 	}
 	if g.server == "" {
-		return usagef("login: --server (or %s) is required", envServer)
+		return cliflag.Usagef("login: --server (or %s) is required", envServer)
 	}
 	server, err := client.NormalizeServer(g.server)
 	if err != nil {
-		return usagef("login: --server: %s", err)
+		return cliflag.Usagef("login: --server: %s", err)
 	}
 	if *username == "" {
-		return usagef("login: --username is required")
+		return cliflag.Usagef("login: --username is required")
 	}
 	var pw string
 	switch {
@@ -66,7 +67,7 @@ func (c *cli) login(ctx context.Context, g *globals, args []string) error {
 		}
 		pw = string(b)
 	default:
-		return usagef("login: standard input is not a terminal; pipe the password in and pass --password-stdin")
+		return cliflag.Usagef("login: standard input is not a terminal; pipe the password in and pass --password-stdin")
 	}
 	if pw == "" {
 		return errors.New("the password is empty")
@@ -117,7 +118,7 @@ func (c *cli) logout(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := noArgs("logout", pos); err != nil {
+	if err := cliflag.NoArgs("logout", pos); err != nil {
 		return err
 	}
 	path := filepath.Join(g.config, sessionFile)

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 	"golang.org/x/term"
 )
 
@@ -27,11 +27,11 @@ import (
 // -X main.date=...". These are the only package-level variables.
 var version, commit, date = "dev", "none", "unknown"
 
-// Exit codes.
+// Exit codes, named here for the tests.
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitOK    = cliflag.ExitOK
+	exitFail  = cliflag.ExitFail
+	exitUsage = cliflag.ExitUsage
 )
 
 // progName prefixes every message.
@@ -61,7 +61,7 @@ type cli struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
-	env    func(key string) (string, bool)
+	env    cliflag.LookupEnv
 	// isTerminal reports whether stdin is a terminal, for the password
 	// prompt.
 	isTerminal func() bool
@@ -73,26 +73,6 @@ type cli struct {
 	hostname func() (string, error)
 	now      func() time.Time
 }
-
-// usageError is a mistake on the command line; it exits with exitUsage.
-type usageError struct{ msg string }
-
-// Error implements error.
-func (e *usageError) Error() string { return e.msg }
-
-// usagef returns a usageError.
-func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
-
-// constError is an error that can be a constant.
-type constError string
-
-// Error implements error.
-func (e constError) Error() string { return string(e) }
-
-// errHelpShown means help was asked for and printed: exit 0.
-const errHelpShown constError = "help shown"
 
 // main runs the command and exits with its code. Signals are taken here:
 // the Socket.IO client library installs its own handler, which swallows the
@@ -114,18 +94,7 @@ func main() {
 
 // run dispatches to a command and turns its error into an exit code.
 func (c *cli) run(ctx context.Context, args []string) int {
-	err := c.dispatch(ctx, args)
-	var ue *usageError
-	switch {
-	case err == nil, errors.Is(err, errHelpShown):
-		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(c.stderr, "%s: %s\n", progName, ue.msg)
-		return exitUsage
-	default:
-		fmt.Fprintf(c.stderr, "%s: %s\n", progName, err)
-		return exitFail
-	}
+	return cliflag.ExitCode(c.stderr, progName, c.dispatch(ctx, args))
 }
 
 // dispatch parses the global flags and picks the command.
@@ -139,7 +108,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	if len(rest) == 0 {
 		fmt.Fprint(c.stderr, topUsage)
-		return usagef("a command is required")
+		return cliflag.Usagef("a command is required")
 	}
 	cmd, rest := rest[0], rest[1:]
 	switch cmd {
@@ -160,8 +129,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(c.stdout, topUsage)
-		return errHelpShown
+		return cliflag.ErrHelpShown
 	default:
-		return usagef("unknown command %q; see --help", cmd)
+		return cliflag.Usagef("unknown command %q; see --help", cmd)
 	}
 }

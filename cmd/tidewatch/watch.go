@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/client"
+	"github.com/tidewatch/tidewatch/internal/cliflag"
 	"github.com/tidewatch/tidewatch/protocol"
 )
 
@@ -64,19 +65,19 @@ type jsonNotification struct {
 // watch runs the client until a signal.
 func (c *cli) watch(ctx context.Context, g *globals, args []string) error {
 	cmd := newCommand("watch", watchUsage, g)
-	deviceName := cmd.fs.String("device-name", "", "name of this device as the server shows it (default: tidewatch CLI on HOSTNAME)")
-	asJSON := cmd.fs.Bool("json", false, "print one JSON object per line instead of text")
-	backoffMin := cmd.fs.Duration("backoff-min", defaultBackoffMin, "first reconnect delay")
-	backoffMax := cmd.fs.Duration("backoff-max", defaultBackoffMax, "longest reconnect delay")
+	deviceName := cmd.Flags.String("device-name", "", "name of this device as the server shows it (default: tidewatch CLI on HOSTNAME)")
+	asJSON := cmd.Flags.Bool("json", false, "print one JSON object per line instead of text")
+	backoffMin := cmd.Flags.Duration("backoff-min", defaultBackoffMin, "first reconnect delay")
+	backoffMax := cmd.Flags.Duration("backoff-max", defaultBackoffMax, "longest reconnect delay")
 	pos, err := c.parse(cmd, g, args)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("watch", pos); err != nil {
+	if err := cliflag.NoArgs("watch", pos); err != nil {
 		return err
 	}
 	if *backoffMin <= 0 || *backoffMax < *backoffMin {
-		return usagef("watch: --backoff-min must be positive and at most --backoff-max")
+		return cliflag.Usagef("watch: --backoff-min must be positive and at most --backoff-max")
 	}
 	s, err := c.loadSession(g)
 	if err != nil {
@@ -199,7 +200,7 @@ func (c *cli) read(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	if len(ids) == 0 {
-		return usagef("read: a notification ID is required")
+		return cliflag.Usagef("read: a notification ID is required")
 	}
 	s, err := c.loadSession(g)
 	if err != nil {
