@@ -140,6 +140,8 @@ func TestEndToEnd(t *testing.T) {
 	watchArgs := []string{"watch", "--config", config, "--json", "--device-name", "e2e laptop", "--backoff-min", "100ms", "--backoff-max", "1s"}
 	watch := testbin.Start(t, cli, watchEnv, watchArgs...)
 	watch.Stderr.WaitFor(t, "connected to "+base)
+	// Live from here on: the catch-up sync after connecting is done.
+	watch.Stderr.WaitFor(t, "up to date")
 
 	decode := func(l string) map[string]any {
 		var m map[string]any
@@ -164,6 +166,8 @@ func TestEndToEnd(t *testing.T) {
 	missed := []string{w.detect(t, acc.ID), w.detect(t, acc.ID)}
 	watch = testbin.Start(t, cli, watchEnv, watchArgs...)
 	watch.Stderr.WaitFor(t, "connected to "+base)
+	// Live from here on: the catch-up sync after connecting is done.
+	watch.Stderr.WaitFor(t, "up to date")
 	live := w.detect(t, acc.ID)
 	var contents []string
 	var lives []any
