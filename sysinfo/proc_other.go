@@ -52,23 +52,9 @@ func (sc *scanner) scan(ctx context.Context, root int32) (*treeSnapshot, error) 
 		sc.all = append(sc.all, s)
 	}
 
-	rootIdx, ok := sc.index[root]
-	if !ok {
-		return nil, fmt.Errorf("pid %d: %w", root, ErrRootGone)
-	}
-
-	if cap(sc.state) < len(sc.all) {
-		sc.state = make([]memberState, len(sc.all))
-	}
-	sc.state = sc.state[:len(sc.all)]
-	treeMembers(sc.all, sc.index, sc.state, root)
-
-	snap := &treeSnapshot{at: at, machine: sc.machine}
-	snap.procs = append(snap.procs, sc.all[rootIdx])
-	for i := range sc.all {
-		if sc.state[i] == memberIn && i != rootIdx {
-			snap.procs = append(snap.procs, sc.all[i])
-		}
+	snap, err := snapshotOf(sc.all, sc.index, &sc.state, sc.machine, root, at)
+	if err != nil {
+		return nil, err
 	}
 	for i := range snap.procs {
 		s := &snap.procs[i]

@@ -1,6 +1,9 @@
 package sysinfo
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // procSample is one process of the tree at one scan.
 type procSample struct {
@@ -174,3 +177,27 @@ const (
 	// memberOut means the process is outside the tree.
 	memberOut
 )
+
+// snapshotOf picks the tree rooted at root out of every process on the
+// machine, root first. state is scratch space reused between scans. It
+// returns an error wrapping ErrRootGone when root is not in the list.
+func snapshotOf(all []procSample, index map[int32]int, state *[]memberState, machine map[int32]uint64, root int32, at time.Time) (*treeSnapshot, error) {
+	rootIdx, ok := index[root]
+	if !ok {
+		return nil, fmt.Errorf("pid %d: %w", root, ErrRootGone)
+	}
+	if cap(*state) < len(all) {
+		*state = make([]memberState, len(all))
+	}
+	*state = (*state)[:len(all)]
+	treeMembers(all, index, *state, root)
+
+	snap := &treeSnapshot{at: at, machine: machine}
+	snap.procs = append(snap.procs, all[rootIdx])
+	for i := range all {
+		if (*state)[i] == memberIn && i != rootIdx {
+			snap.procs = append(snap.procs, all[i])
+		}
+	}
+	return snap, nil
+}
